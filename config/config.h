@@ -1,0 +1,137 @@
+#pragma once
+
+// The loaded, validated configuration. A Config is immutable once built: the
+// daemon shares it as std::shared_ptr<const Config> and a reload builds a new
+// one aside, swapping it in only when it is valid.
+
+#include <chrono>
+#include <cstdint>
+#include <expected>
+#include <functional>
+#include <iosfwd>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace llm_exporter::config {
+
+using Duration = std::chrono::milliseconds;
+
+// An API key. Its value is only reachable through Reveal(), for the one place
+// that puts it on the wire; streaming a Secret prints "<secret>".
+class Secret {
+ public:
+  Secret() = default;
+  Secret(std::string source, std::string value)
+      : source_(std::move(source)), value_(std::move(value)) {}
+  bool Empty() const { return value_.empty(); }
+  const std::string& Reveal() const { return value_; }
+  // Where the key comes from ("env FOO" or "file /path"): safe to display.
+  const std::string& Source() const { return source_; }
+
+ private:
+  std::string source_;
+  std::string value_;
+};
+std::ostream& operator<<(std::ostream& out, const Secret& secret);
+
+enum class WireApi { kOpenAi, kAnthropic };
+enum class BillingKind {
+  kOpenAiOrg,
+  kAnthropicAdmin,
+  kOpenAiDashboard,
+  kDeepSeekBalance,
+  kOpenRouter
+};
+std::string_view ToString(WireApi api);
+std::string_view ToString(BillingKind kind);
+
+struct BillingConfig {
+  bool enabled = true;  // false on all but one exporter of a fleet sharing a vendor
+  BillingKind kind = BillingKind::kOpenAiDashboard;
+  Duration interval = std::chrono::minutes(15);
+  Secret api_key;        // defaults to the vendor's key
+  std::string base_url;  // empty: the kind's default
+};
+
+struct VendorConfig {
+  std::string name;
+  WireApi api = WireApi::kOpenAi;
+  std::string base_url;
+  Secret api_key;
+  std::string price_table;  // defaults to name
+  std::optional<BillingConfig> billing;
+};
+
+struct ProbeConfig {
+  std::string name;  // default "<vendor>/<model>"
+  std::string vendor;
+  std::string model;
+  bool stream = false;
+  Duration interval{};
+  Duration timeout{};
+  std::string prompt;
+  int64_t max_tokens = 0;
+  std::string expect;  // regex; "(?i)" prefix means case-insensitive; empty: no check
+  std::string reasoning_effort;
+};
+
+struct PricingConfig {
+  std::vector<std::string> files;  // resolved against the config file's folder
+  std::string litellm_json;        // empty: none
+};
+
+struct ProxyRoute {
+  std::string model;  // glob on the request's model
+  std::string vendor;
+  bool inject_key = false;
+};
+
+struct ProxyConfig {
+  int64_t max_body_bytes = 10 * 1024 * 1024;
+  std::string client_keys_file;
+  std::vector<ProxyRoute> routes;
+};
+
+struct ExporterConfig {
+  int64_t probe_budget_nano_usd = 1'000'000'000;
+  Duration default_probe_interval = std::chrono::seconds(60);
+  Duration default_probe_timeout = std::chrono::seconds(20);
+  int64_t ledger_retention_days = 400;
+};
+
+struct Config {
+  std::string file;
+  ExporterConfig exporter;
+  std::vector<VendorConfig> vendors;
+  std::vector<ProbeConfig> probes;
+  PricingConfig pricing;
+  ProxyConfig proxy;
+
+  const VendorConfig* FindVendor(std::string_view name) const;
+  const ProbeConfig* FindProbe(std::string_view name) const;
+};
+
+// One problem found in a config file, printed as "file:line:col: key.path: message".
+struct Diagnostic {
+  std::string file;
+  int64_t line = 0;
+  int64_t column = 0;
+  std::string key;
+  std::string message;
+  std::string ToString() const;
+};
+
+using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
+std::optional<std::string> ProcessEnv(const std::string& name);
+
+// Loads and validates a config file. Every problem is reported, not just the first.
+std::expected<Config, std::vector<Diagnostic>> LoadConfigFile(const std::string& path,
+                                                              const EnvLookup& env = ProcessEnv);
+// Same, for text already in memory; `file` names it in diagnostics and relative
+// paths resolve against its folder.
+std::expected<Config, std::vector<Diagnostic>> LoadConfigString(std::string_view text,
+                                                                const std::string& file,
+                                                                const EnvLookup& env = ProcessEnv);
+
+}  // namespace llm_exporter::config

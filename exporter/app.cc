@@ -1,0 +1,378 @@
+#include "exporter/app.h"
+
+#include <prometheus/text_serializer.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <set>
+#include <sstream>
+
+#include "config/log.h"
+#include "config/values.h"
+#include "config/web_config.h"
+#include "exporter/status_page.h"
+#include "exporter/version.h"
+#include "pricing/cost.h"
+
+namespace llm_exporter::exporter {
+namespace {
+
+double NowSeconds() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+std::string Join(const std::vector<std::string>& lines) {
+  std::string out;
+  for (const auto& line : lines) out += line + "\n";
+  return out;
+}
+
+prometheus::ClientMetric::Label L(const std::string& name, const std::string& value) {
+  prometheus::ClientMetric::Label label;
+  label.name = name;
+  label.value = value;
+  return label;
+}
+
+}  // namespace
+
+std::expected<Loaded, std::vector<std::string>> LoadConfigAndPrices(const std::string& path) {
+  auto config = config::LoadConfigFile(path);
+  if (!config) {
+    std::vector<std::string> errors;
+    for (const auto& d : config.error()) errors.push_back(d.ToString());
+    return std::unexpected(errors);
+  }
+  auto prices = pricing::LoadPriceBook(config->pricing.files, config->pricing.litellm_json);
+  if (!prices) return std::unexpected(prices.error());
+  Loaded loaded;
+  loaded.config = std::make_shared<const config::Config>(std::move(*config));
+  loaded.prices = std::make_shared<const pricing::PriceBook>(std::move(*prices));
+  return loaded;
+}
+
+std::vector<probes::ProbeSpec> ProbeSpecs(const config::Config& config) {
+  std::vector<probes::ProbeSpec> specs;
+  for (const auto& probe : config.probes) {
+    const config::VendorConfig* vendor = config.FindVendor(probe.vendor);
+    if (vendor == nullptr) continue;  // the loader rejects this
+    specs.push_back({probe, *vendor});
+  }
+  return specs;
+}
+
+App::App(Flags flags)
+    : flags_(std::move(flags)), registry_(std::make_shared<prometheus::Registry>()) {
+  prometheus::BuildGauge()
+      .Name("llm_exporter_build_info")
+      .Help("A metric with a constant '1' value labeled by version and revision of llm_exporter.")
+      .Register(*registry_)
+      .Add({{"version", kVersion}, {"revision", kRevision}})
+      .Set(1);
+  reload_success_ = &prometheus::BuildGauge()
+                         .Name("llm_exporter_config_last_reload_successful")
+                         .Help("Whether the last configuration reload attempt was successful.")
+                         .Register(*registry_)
+                         .Add({});
+  reload_timestamp_ = &prometheus::BuildGauge()
+                           .Name("llm_exporter_config_last_reload_success_timestamp_seconds")
+                           .Help("Timestamp of the last successful configuration reload.")
+                           .Register(*registry_)
+                           .Add({});
+  store_ = std::make_unique<ProbeStore>(*registry_, traffic_);
+}
+
+App::~App() { Stop(); }
+
+std::shared_ptr<const config::Config> App::CurrentConfig() const {
+  std::lock_guard lock(config_mutex_);
+  return config_;
+}
+
+void App::SetReloadResult(bool ok) {
+  reload_success_->Set(ok ? 1 : 0);
+  if (ok) reload_timestamp_->Set(NowSeconds());
+}
+
+void App::Apply(const Loaded& loaded) {
+  {
+    std::lock_guard lock(config_mutex_);
+    config_ = loaded.config;
+    prices_ = loaded.prices;
+    last_reload_error_.clear();
+  }
+  auto specs = ProbeSpecs(*loaded.config);
+  store_->SetTargets(specs);
+  std::vector<std::string> vendors;
+  for (const auto& v : loaded.config->vendors) vendors.push_back(v.name);
+  traffic_.RetainVendors(vendors);
+  for (const auto& spec : specs) {
+    if (loaded.prices->Find(spec.vendor.price_table, spec.probe.model, clock_.Wall()) == nullptr) {
+      LOG_WARN("No price for a probe target; its runs are unpriced and not held to the budget",
+               {"target", spec.probe.name}, {"table", spec.vendor.price_table},
+               {"model", spec.probe.model});
+    }
+  }
+  if (scheduler_) {
+    scheduler_->Update(specs, loaded.prices, loaded.config->exporter.probe_budget_nano_usd);
+  }
+}
+
+std::expected<void, std::string> App::Start() {
+  auto loaded = LoadConfigAndPrices(flags_.config_file);
+  if (!loaded) {
+    for (const auto& e : loaded.error()) LOG_ERROR("Invalid configuration", {"err", e});
+    return std::unexpected("invalid configuration file " + flags_.config_file);
+  }
+  LOG_INFO("Loaded configuration", {"file", flags_.config_file},
+           {"vendors", static_cast<int64_t>(loaded->config->vendors.size())},
+           {"probes", static_cast<int64_t>(loaded->config->probes.size())},
+           {"price_rows", static_cast<int64_t>(loaded->prices->rows().size())});
+
+  std::error_code ec;
+  std::filesystem::create_directories(flags_.state_dir, ec);
+  if (ec || access(flags_.state_dir.c_str(), W_OK) != 0) {
+    return std::unexpected("state directory \"" + flags_.state_dir + "\" is not writable" +
+                           (ec ? ": " + ec.message() : ""));
+  }
+  pricing::LedgerOptions ledger_options;
+  ledger_options.state_dir = flags_.state_dir;
+  ledger_options.retention_days = static_cast<int>(loaded->config->exporter.ledger_retention_days);
+  auto ledger = pricing::Ledger::Open(ledger_options);
+  if (!ledger) return std::unexpected("cannot open the ledger: " + ledger.error());
+  ledger_ = std::move(*ledger);
+  LOG_INFO("Opened ledger", {"path", ledger_->path()});
+
+  probes::ProbeScheduler::Options scheduler_options;
+  scheduler_options.clock = &clock_;
+  scheduler_options.ledger = ledger_.get();
+  scheduler_options.observer = store_.get();
+  scheduler_ = std::make_unique<probes::ProbeScheduler>(scheduler_options);
+  Apply(*loaded);
+  SetReloadResult(true);
+
+  HttpServer::Options options;
+  options.listen_addresses = flags_.listen_addresses;
+  options.tls_pem_dir = flags_.state_dir;
+  if (!flags_.web_config_file.empty()) {
+    auto web = config::LoadWebConfigFile(flags_.web_config_file);
+    if (!web) {
+      for (const auto& d : web.error())
+        LOG_ERROR("Invalid web configuration", {"err", d.ToString()});
+      return std::unexpected("invalid web config file " + flags_.web_config_file);
+    }
+    options.web = std::move(*web);
+  }
+  auto server = HttpServer::Start(std::move(options), Routes());
+  if (!server) return std::unexpected(server.error());
+  server_ = std::move(*server);
+  for (const auto& address : server_->BoundAddresses()) {
+    LOG_INFO("Listening on", {"address", address}, {"tls", server_->tls()});
+  }
+  if (!flags_.proxy_listen_address.empty()) {
+    LOG_WARN("The in-path proxy is not implemented yet; --proxy.listen-address is ignored",
+             {"address", flags_.proxy_listen_address});
+  }
+  scheduler_->Start();
+  ready_ = true;
+  return {};
+}
+
+void App::Stop() {
+  ready_ = false;
+  if (scheduler_) scheduler_->Stop();
+  if (ledger_) ledger_->Flush();
+  if (server_) {
+    server_->Stop();
+    server_.reset();
+  }
+}
+
+std::expected<void, std::string> App::Reload() {
+  std::lock_guard reload_lock(reload_mutex_);
+  auto loaded = LoadConfigAndPrices(flags_.config_file);
+  if (!loaded) {
+    for (const auto& e : loaded.error()) {
+      LOG_ERROR("Error reloading config; the previous configuration stays in use", {"err", e});
+    }
+    SetReloadResult(false);
+    std::string error = Join(loaded.error());
+    std::lock_guard lock(config_mutex_);
+    last_reload_error_ = error;
+    return std::unexpected(error);
+  }
+  Apply(*loaded);
+  SetReloadResult(true);
+  LOG_INFO("Reloaded configuration", {"file", flags_.config_file});
+  return {};
+}
+
+std::vector<prometheus::MetricFamily> App::DerivedMetrics() const {
+  std::vector<prometheus::MetricFamily> out;
+  std::shared_ptr<const config::Config> config;
+  std::shared_ptr<const pricing::PriceBook> prices;
+  {
+    std::lock_guard lock(config_mutex_);
+    config = config_;
+    prices = prices_;
+  }
+  if (!config || !scheduler_) return out;
+  auto now = clock_.Wall();
+
+  prometheus::MetricFamily budget;
+  budget.name = "llm_probe_budget_remaining_usd";
+  budget.help = "What synthetic probes may still spend today (UTC), in USD.";
+  budget.type = prometheus::MetricType::Gauge;
+  prometheus::ClientMetric remaining;
+  remaining.gauge.value =
+      pricing::NanoToUsd(scheduler_->budget().RemainingNanoUsd(pricing::UtcDay(now)));
+  budget.metric.push_back(remaining);
+  out.push_back(budget);
+
+  // Prices of the models that probes and routes use, next to their spend.
+  prometheus::MetricFamily price;
+  price.name = "llm_model_price_usd_per_million_tokens";
+  price.help = "Price in effect now, USD per million tokens, by token type.";
+  price.type = prometheus::MetricType::Gauge;
+  std::set<std::pair<std::string, std::string>> seen;
+  auto add = [&](const pricing::PriceRow& row, const std::string& model) {
+    if (!seen.insert({row.table, model}).second) return;
+    const pricing::Prices& p = row.prices;
+    for (auto [type, value] : {std::pair{"input", p.input},
+                               {"cached_input", p.cached_input},
+                               {"cache_write", p.cache_write_5m},
+                               {"cache_write_1h", p.cache_write_1h},
+                               {"output", p.output},
+                               {"reasoning", p.reasoning}}) {
+      prometheus::ClientMetric m;
+      m.label = {L("model", model), L("table", row.table), L("type", type)};
+      m.gauge.value = pricing::NanoToUsd(value);
+      price.metric.push_back(m);
+    }
+  };
+  for (const auto& probe : config->probes) {
+    const config::VendorConfig* vendor = config->FindVendor(probe.vendor);
+    if (vendor == nullptr) continue;
+    if (const pricing::PriceRow* row = prices->Find(vendor->price_table, probe.model, now)) {
+      add(*row, probe.model);
+    }
+  }
+  for (const auto& route : config->proxy.routes) {
+    const config::VendorConfig* vendor = config->FindVendor(route.vendor);
+    if (vendor == nullptr) continue;
+    for (const pricing::PriceRow* row : prices->InEffect(now)) {
+      if (row->table == vendor->price_table && !pricing::IsGlob(row->model) &&
+          pricing::GlobMatch(route.model, row->model)) {
+        add(*row, row->model);
+      }
+    }
+  }
+  if (!price.metric.empty()) out.push_back(price);
+  return out;
+}
+
+std::string App::RenderMetrics() const {
+  std::vector<prometheus::MetricFamily> families = registry_->Collect();
+  for (auto& family : traffic_.Collect()) families.push_back(std::move(family));
+  for (auto& family : DerivedMetrics()) families.push_back(std::move(family));
+  for (auto& family : process_collector_.Collect()) families.push_back(std::move(family));
+  std::erase_if(families, [](const prometheus::MetricFamily& f) { return f.metric.empty(); });
+  std::ostringstream out;
+  prometheus::TextSerializer().Serialize(out, families);
+  return out.str();
+}
+
+std::map<std::string, Handler> App::Routes() {
+  std::map<std::string, Handler> routes;
+  routes["/"] = [this](const HttpRequest& r) { return HandleStatus(r); };
+  routes[flags_.telemetry_path] = [this](const HttpRequest& r) { return HandleMetrics(r); };
+  routes["/-/healthy"] = [](const HttpRequest&) { return HttpResponse::Text(200, "Healthy.\n"); };
+  routes["/-/ready"] = [this](const HttpRequest&) {
+    return ready_ && CurrentConfig() ? HttpResponse::Text(200, "Ready.\n")
+                                     : HttpResponse::Text(503, "Not ready.\n");
+  };
+  routes["/-/reload"] = [this](const HttpRequest& r) { return HandleReload(r); };
+  routes["/probe"] = [this](const HttpRequest& r) { return HandleProbe(r); };
+  return routes;
+}
+
+HttpResponse App::HandleMetrics(const HttpRequest&) const {
+  HttpResponse response;
+  response.content_type = "text/plain; version=0.0.4; charset=utf-8";
+  response.body = RenderMetrics();
+  return response;
+}
+
+HttpResponse App::HandleReload(const HttpRequest& request) {
+  if (request.method != "POST" && request.method != "PUT") {
+    HttpResponse response = HttpResponse::Text(405, "This endpoint requires a POST request.\n");
+    response.headers.emplace_back("Allow", "POST");
+    return response;
+  }
+  auto result = Reload();
+  if (!result) return HttpResponse::Text(500, "failed to reload config:\n" + result.error());
+  return HttpResponse::Text(200, "OK\n");
+}
+
+HttpResponse App::HandleProbe(const HttpRequest& request) {
+  auto target = request.QueryParam("target");
+  if (!target || target->empty()) {
+    return HttpResponse::Text(400, "Target parameter is missing\n");
+  }
+  auto config = CurrentConfig();
+  const config::ProbeConfig* probe = config->FindProbe(*target);
+  if (probe == nullptr) {
+    return HttpResponse::Text(400, "Unknown target \"" + *target + "\"\n");
+  }
+  // Blackbox-style: leave half a second of the scrape timeout for the reply.
+  auto timeout = probe->timeout;
+  std::string header = request.Header("x-prometheus-scrape-timeout-seconds");
+  if (!header.empty()) {
+    char* end = nullptr;
+    double seconds = std::strtod(header.c_str(), &end);
+    if (end != header.c_str() && seconds > 0) {
+      auto budget = std::chrono::milliseconds(static_cast<int64_t>((seconds - 0.5) * 1000));
+      timeout = std::min(timeout, std::max(budget, std::chrono::milliseconds(100)));
+    }
+  }
+  auto result = scheduler_->RunNow(*target, timeout);
+  if (!result) return HttpResponse::Text(400, "Unknown target \"" + *target + "\"\n");
+  std::string metrics = RenderProbeResult(*result);
+  if (request.QueryParam("debug").value_or("") == "true") {
+    std::string text = "Logs for the probe:\n";
+    for (const auto& line : result->log) text += line + "\n";
+    text += "\n\nMetrics that would have been returned:\n" + metrics;
+    text += "\n\nProbe configuration:\n" + ProbeConfigText(*config, *probe);
+    return HttpResponse::Text(200, text);
+  }
+  HttpResponse response;
+  response.content_type = "text/plain; version=0.0.4; charset=utf-8";
+  response.body = metrics;
+  return response;
+}
+
+HttpResponse App::HandleStatus(const HttpRequest&) const {
+  StatusPageData data;
+  {
+    std::lock_guard lock(config_mutex_);
+    data.config = config_;
+    data.prices = prices_;
+    data.reload_error = last_reload_error_;
+  }
+  data.telemetry_path = flags_.telemetry_path;
+  data.config_file = flags_.config_file;
+  data.targets = store_->Snapshot();
+  data.now = clock_.Wall();
+  if (scheduler_) {
+    data.budget_limit_nano_usd = scheduler_->budget().LimitNanoUsd();
+    data.budget_remaining_nano_usd =
+        scheduler_->budget().RemainingNanoUsd(pricing::UtcDay(data.now));
+  }
+  HttpResponse response;
+  response.content_type = "text/html; charset=utf-8";
+  response.body = RenderStatusPage(data);
+  return response;
+}
+
+}  // namespace llm_exporter::exporter

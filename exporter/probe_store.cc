@@ -1,0 +1,266 @@
+#include "exporter/probe_store.h"
+
+#include <prometheus/text_serializer.h>
+
+#include <sstream>
+
+#include "config/log.h"
+
+namespace llm_exporter::exporter {
+namespace {
+
+constexpr size_t kHistory = 10;
+const char* const kPhases[] = {"resolve", "connect", "tls", "first_byte", "first_token", "total"};
+
+double ToSeconds(std::chrono::system_clock::time_point t) {
+  return std::chrono::duration<double>(t.time_since_epoch()).count();
+}
+
+std::string Endpoint(const probes::ProbeSpec& spec) {
+  return spec.vendor.api == config::WireApi::kOpenAi ? "chat_completions" : "messages";
+}
+
+}  // namespace
+
+ProbeStore::ProbeStore(prometheus::Registry& registry, TrafficMetrics& traffic)
+    : traffic_(traffic),
+      success_(prometheus::BuildGauge()
+                   .Name("llm_probe_success")
+                   .Help("Whether the last scheduled probe run succeeded (cached between runs).")
+                   .Register(registry)),
+      duration_(prometheus::BuildGauge()
+                    .Name("llm_probe_duration_seconds")
+                    .Help("Phases of the last probe run: resolve, connect and tls are phase "
+                          "durations; first_byte, first_token and total count from the start "
+                          "(cached between runs).")
+                    .Register(registry)),
+      latency_(prometheus::BuildHistogram()
+                   .Name("llm_probe_latency_seconds")
+                   .Help("Total duration of every probe run.")
+                   .Register(registry)),
+      ttft_(prometheus::BuildHistogram()
+                .Name("llm_probe_time_to_first_token_seconds")
+                .Help("Time to first token of streaming probe runs.")
+                .Register(registry)),
+      tokens_per_second_(prometheus::BuildGauge()
+                             .Name("llm_probe_output_tokens_per_second")
+                             .Help("Output speed of the last streaming probe run after its first "
+                                   "token (cached between runs).")
+                             .Register(registry)),
+      status_code_(prometheus::BuildGauge()
+                       .Name("llm_probe_http_status_code")
+                       .Help("HTTP status of the last probe run, 0 when none (cached between "
+                             "runs).")
+                       .Register(registry)),
+      probes_(prometheus::BuildCounter()
+                  .Name("llm_probes_total")
+                  .Help("Probe runs sent.")
+                  .Register(registry)),
+      failures_(prometheus::BuildCounter()
+                    .Name("llm_probe_failures_total")
+                    .Help("Failed or skipped probe runs by reason.")
+                    .Register(registry)),
+      last_run_(prometheus::BuildGauge()
+                    .Name("llm_probe_last_run_timestamp_seconds")
+                    .Help("When the last probe run started.")
+                    .Register(registry)),
+      last_success_(prometheus::BuildGauge()
+                        .Name("llm_probe_last_success_timestamp_seconds")
+                        .Help("When the last successful probe run started.")
+                        .Register(registry)) {}
+
+ProbeStore::Series ProbeStore::AddSeries(const probes::ProbeSpec& spec) {
+  Series s;
+  s.labels = {
+      {"target", spec.probe.name}, {"vendor", spec.vendor.name}, {"model", spec.probe.model}};
+  s.success = &success_.Add(s.labels);
+  for (const char* phase : kPhases) {
+    auto labels = s.labels;
+    labels["phase"] = phase;
+    s.duration[phase] = &duration_.Add(labels);
+  }
+  s.latency = &latency_.Add(s.labels, DurationBuckets());
+  s.ttft = &ttft_.Add(s.labels, TtftBuckets());
+  s.tokens_per_second = spec.probe.stream ? &tokens_per_second_.Add(s.labels) : nullptr;
+  s.status_code = &status_code_.Add(s.labels);
+  s.probes = &probes_.Add(s.labels);
+  for (probes::ProbeFailure f : probes::kAllProbeFailures) {
+    auto labels = s.labels;
+    labels["reason"] = std::string(probes::ProbeFailureName(f));
+    s.failures[labels["reason"]] = &failures_.Add(labels);
+  }
+  s.last_run = &last_run_.Add(s.labels);
+  s.last_success = &last_success_.Add(s.labels);
+  return s;
+}
+
+void ProbeStore::RemoveSeries(Series& s) {
+  success_.Remove(s.success);
+  for (auto& [phase, g] : s.duration) duration_.Remove(g);
+  latency_.Remove(s.latency);
+  ttft_.Remove(s.ttft);
+  if (s.tokens_per_second != nullptr) tokens_per_second_.Remove(s.tokens_per_second);
+  status_code_.Remove(s.status_code);
+  probes_.Remove(s.probes);
+  for (auto& [reason, c] : s.failures) failures_.Remove(c);
+  last_run_.Remove(s.last_run);
+  last_success_.Remove(s.last_success);
+}
+
+void ProbeStore::SetTargets(const std::vector<probes::ProbeSpec>& specs) {
+  std::lock_guard lock(mutex_);
+  std::map<std::string, Target> next;
+  for (const auto& spec : specs) {
+    auto old = targets_.find(spec.probe.name);
+    if (old != targets_.end() && old->second.spec.vendor.name == spec.vendor.name &&
+        old->second.spec.probe.model == spec.probe.model &&
+        old->second.spec.probe.stream == spec.probe.stream) {
+      Target target = std::move(old->second);
+      target.spec = spec;
+      targets_.erase(old);
+      next.emplace(spec.probe.name, std::move(target));
+      continue;
+    }
+    if (old != targets_.end()) {
+      RemoveSeries(old->second.series);
+      targets_.erase(old);
+    }
+    Target target;
+    target.spec = spec;
+    target.series = AddSeries(spec);
+    next.emplace(spec.probe.name, std::move(target));
+  }
+  for (auto& [name, target] : targets_) RemoveSeries(target.series);
+  targets_ = std::move(next);
+}
+
+void ProbeStore::OnResult(const probes::ProbeSpec& spec, const probes::ProbeResult& r) {
+  if (r.sent) {
+    TrafficSample sample;
+    sample.vendor = spec.vendor.name;
+    sample.model = spec.probe.model;
+    sample.source = "probe";
+    sample.endpoint = Endpoint(spec);
+    sample.code = std::to_string(r.http_status);
+    sample.duration_seconds = r.timings.total;
+    sample.ttft_seconds = r.timings.first_token;
+    if (r.output_tokens_per_second && *r.output_tokens_per_second > 0) {
+      sample.time_per_output_token_seconds = 1.0 / *r.output_tokens_per_second;
+    }
+    sample.usage_present = r.usage_present;
+    sample.usage = r.usage;
+    sample.cost_nano_usd = r.cost_nano_usd;
+    traffic_.Record(sample);
+  }
+
+  std::lock_guard lock(mutex_);
+  auto it = targets_.find(r.target);
+  if (it == targets_.end()) return;  // removed by a reload meanwhile
+  Target& t = it->second;
+  ProbeHistoryEntry entry{r.started_at, r};
+  t.recent.push_front(entry);
+  if (t.recent.size() > kHistory) t.recent.pop_back();
+  if (!r.success) {
+    t.failures.push_front(entry);
+    if (t.failures.size() > kHistory) t.failures.pop_back();
+  }
+  if (r.on_demand) return;
+
+  Series& s = t.series;
+  if (!r.sent) {
+    s.failures[std::string(probes::ProbeFailureName(r.failure))]->Increment();
+    return;
+  }
+  // Failures are logged at warn when a target turns bad, then at debug.
+  if (!r.success && t.last_success.value_or(true)) {
+    LOG_WARN("Probe failed", {"target", r.target},
+             {"reason", std::string(probes::ProbeFailureName(r.failure))}, {"err", r.message});
+  } else if (r.success && !t.last_success.value_or(true)) {
+    LOG_INFO("Probe recovered", {"target", r.target});
+  }
+  t.last_success = r.success;
+  s.probes->Increment();
+  s.success->Set(r.success ? 1 : 0);
+  s.status_code->Set(static_cast<double>(r.http_status));
+  s.duration["resolve"]->Set(r.timings.resolve);
+  s.duration["connect"]->Set(r.timings.connect);
+  s.duration["tls"]->Set(r.timings.tls);
+  s.duration["first_byte"]->Set(r.timings.first_byte);
+  s.duration["first_token"]->Set(r.timings.first_token.value_or(0));
+  s.duration["total"]->Set(r.timings.total);
+  s.latency->Observe(r.timings.total);
+  if (r.timings.first_token) s.ttft->Observe(*r.timings.first_token);
+  if (s.tokens_per_second != nullptr && r.output_tokens_per_second) {
+    s.tokens_per_second->Set(*r.output_tokens_per_second);
+  }
+  if (!r.success) s.failures[std::string(probes::ProbeFailureName(r.failure))]->Increment();
+  s.last_run->Set(ToSeconds(r.started_at));
+  if (r.success) s.last_success->Set(ToSeconds(r.started_at));
+}
+
+std::vector<ProbeStore::TargetView> ProbeStore::Snapshot() const {
+  std::lock_guard lock(mutex_);
+  std::vector<TargetView> out;
+  for (const auto& [name, t] : targets_) {
+    out.push_back(
+        {t.spec, {t.recent.begin(), t.recent.end()}, {t.failures.begin(), t.failures.end()}});
+  }
+  return out;
+}
+
+std::string RenderProbeResult(const probes::ProbeResult& r) {
+  prometheus::Registry registry;
+  prometheus::BuildGauge()
+      .Name("probe_success")
+      .Help("Displays whether or not the probe was a success")
+      .Register(registry)
+      .Add({})
+      .Set(r.success ? 1 : 0);
+  prometheus::BuildGauge()
+      .Name("probe_duration_seconds")
+      .Help("Returns how long the probe took to complete in seconds")
+      .Register(registry)
+      .Add({})
+      .Set(r.timings.total);
+  auto& phases = prometheus::BuildGauge()
+                     .Name("probe_http_duration_seconds")
+                     .Help("Duration of http request by phase")
+                     .Register(registry);
+  phases.Add({{"phase", "resolve"}}).Set(r.timings.resolve);
+  phases.Add({{"phase", "connect"}}).Set(r.timings.connect);
+  phases.Add({{"phase", "tls"}}).Set(r.timings.tls);
+  phases.Add({{"phase", "first_byte"}}).Set(r.timings.first_byte);
+  phases.Add({{"phase", "first_token"}}).Set(r.timings.first_token.value_or(0));
+  phases.Add({{"phase", "total"}}).Set(r.timings.total);
+  prometheus::BuildGauge()
+      .Name("probe_http_status_code")
+      .Help("Response HTTP status code")
+      .Register(registry)
+      .Add({})
+      .Set(static_cast<double>(r.http_status));
+  if (r.timings.first_token) {
+    prometheus::BuildGauge()
+        .Name("probe_llm_time_to_first_token_seconds")
+        .Help("Time from the start of the request to the first token")
+        .Register(registry)
+        .Add({})
+        .Set(*r.timings.first_token);
+  }
+  prometheus::BuildGauge()
+      .Name("probe_llm_output_tokens")
+      .Help("Output tokens the vendor reported for this run")
+      .Register(registry)
+      .Add({})
+      .Set(static_cast<double>(r.usage.output));
+  prometheus::BuildGauge()
+      .Name("probe_llm_cost_usd")
+      .Help("What this run cost at the configured prices (0 when unpriced)")
+      .Register(registry)
+      .Add({})
+      .Set(static_cast<double>(r.cost_nano_usd.value_or(0)) / 1e9);
+  std::ostringstream out;
+  prometheus::TextSerializer().Serialize(out, registry.Collect());
+  return out.str();
+}
+
+}  // namespace llm_exporter::exporter

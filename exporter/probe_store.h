@@ -1,0 +1,89 @@
+#pragma once
+
+// Receives probe results (the scheduler's observer) and turns them into the
+// llm_probe_* series of spec §4, the source="probe" traffic series, and the
+// per-target history that the status page shows. Scheduled results are cached
+// between runs; on-demand (/probe) runs only feed traffic and history.
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include <deque>
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "exporter/traffic_metrics.h"
+#include "probes/chat/scheduler.h"
+
+namespace llm_exporter::exporter {
+
+struct ProbeHistoryEntry {
+  std::chrono::system_clock::time_point at;
+  probes::ProbeResult result;
+};
+
+class ProbeStore : public probes::ProbeObserver {
+ public:
+  ProbeStore(prometheus::Registry& registry, TrafficMetrics& traffic);
+
+  // Creates the series of new targets and removes those of targets that are
+  // gone (a reload).
+  void SetTargets(const std::vector<probes::ProbeSpec>& specs);
+  void OnResult(const probes::ProbeSpec& spec, const probes::ProbeResult& result) override;
+
+  struct TargetView {
+    probes::ProbeSpec spec;
+    std::vector<ProbeHistoryEntry> recent;    // newest first
+    std::vector<ProbeHistoryEntry> failures;  // newest first, kept after later successes
+  };
+  std::vector<TargetView> Snapshot() const;
+
+ private:
+  struct Series {
+    prometheus::Gauge* success;
+    std::map<std::string, prometheus::Gauge*> duration;  // by phase
+    prometheus::Histogram* latency;
+    prometheus::Histogram* ttft;
+    prometheus::Gauge* tokens_per_second;
+    prometheus::Gauge* status_code;
+    prometheus::Counter* probes;
+    std::map<std::string, prometheus::Counter*> failures;  // by reason
+    prometheus::Gauge* last_run;
+    prometheus::Gauge* last_success;
+    prometheus::Labels labels;
+  };
+  struct Target {
+    probes::ProbeSpec spec;
+    Series series;
+    std::deque<ProbeHistoryEntry> recent;
+    std::deque<ProbeHistoryEntry> failures;
+    std::optional<bool> last_success;
+  };
+  Series AddSeries(const probes::ProbeSpec& spec);
+  void RemoveSeries(Series& series);
+
+  TrafficMetrics& traffic_;
+  prometheus::Family<prometheus::Gauge>& success_;
+  prometheus::Family<prometheus::Gauge>& duration_;
+  prometheus::Family<prometheus::Histogram>& latency_;
+  prometheus::Family<prometheus::Histogram>& ttft_;
+  prometheus::Family<prometheus::Gauge>& tokens_per_second_;
+  prometheus::Family<prometheus::Gauge>& status_code_;
+  prometheus::Family<prometheus::Counter>& probes_;
+  prometheus::Family<prometheus::Counter>& failures_;
+  prometheus::Family<prometheus::Gauge>& last_run_;
+  prometheus::Family<prometheus::Gauge>& last_success_;
+
+  mutable std::mutex mutex_;
+  std::map<std::string, Target> targets_;
+};
+
+// The probe_* series of one /probe run, from a fresh registry, as text.
+std::string RenderProbeResult(const probes::ProbeResult& result);
+
+}  // namespace llm_exporter::exporter

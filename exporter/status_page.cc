@@ -1,0 +1,161 @@
+#include "exporter/status_page.h"
+
+#include <cstdio>
+#include <ctime>
+#include <sstream>
+
+#include "config/values.h"
+#include "exporter/html.h"
+#include "exporter/version.h"
+#include "pricing/cost.h"
+
+namespace llm_exporter::exporter {
+namespace {
+
+std::string TimeText(std::chrono::system_clock::time_point t) {
+  std::time_t seconds = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&seconds, &tm);
+  char buffer[32];
+  std::strftime(buffer, sizeof buffer, "%Y-%m-%d %H:%M:%SZ", &tm);
+  return buffer;
+}
+
+std::string Ms(double seconds) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%.0f ms", seconds * 1000);
+  return buffer;
+}
+
+std::string UrlEncode(std::string_view text) {
+  std::string out;
+  for (unsigned char c : text) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || c == '/') {
+      out += static_cast<char>(c);
+    } else {
+      char buffer[4];
+      std::snprintf(buffer, sizeof buffer, "%%%02X", c);
+      out += buffer;
+    }
+  }
+  return out;
+}
+
+std::string Usd(int64_t nano) { return "$" + pricing::NanoUsdToString(nano, 2); }
+
+void RunRow(std::ostringstream& html, const ProbeHistoryEntry& e) {
+  const probes::ProbeResult& r = e.result;
+  html << "<tr><td>" << TimeText(e.at) << "</td><td class=\"" << (r.success ? "ok" : "bad") << "\">"
+       << (r.success ? "success" : HtmlEscape(probes::ProbeFailureName(r.failure)))
+       << (r.on_demand ? " (on demand)" : "") << "</td><td>" << (r.sent ? Ms(r.timings.total) : "-")
+       << "</td><td>" << (r.timings.first_token ? Ms(*r.timings.first_token) : "-") << "</td><td>"
+       << (r.http_status ? std::to_string(r.http_status) : "-") << "</td><td>"
+       << (r.cost_nano_usd ? HtmlEscape(pricing::NanoUsdToString(*r.cost_nano_usd)) : "-")
+       << "</td></tr>\n";
+}
+
+}  // namespace
+
+std::string ProbeConfigText(const config::Config& config, const config::ProbeConfig& probe) {
+  std::ostringstream out;
+  out << "name: " << probe.name << "\nvendor: " << probe.vendor << "\nmodel: " << probe.model
+      << "\nstream: " << (probe.stream ? "true" : "false")
+      << "\ninterval: " << config::FormatDuration(probe.interval)
+      << "\ntimeout: " << config::FormatDuration(probe.timeout) << "\nprompt: " << probe.prompt
+      << "\nmax_tokens: " << probe.max_tokens << "\nexpect: " << probe.expect
+      << "\nreasoning_effort: " << probe.reasoning_effort << "\n";
+  if (const config::VendorConfig* v = config.FindVendor(probe.vendor)) {
+    out << "vendor.api: " << config::ToString(v->api) << "\nvendor.base_url: " << v->base_url
+        << "\nvendor.api_key: " << v->api_key << " (from "
+        << (v->api_key.Empty() ? "nowhere" : v->api_key.Source()) << ")"
+        << "\nvendor.price_table: " << v->price_table << "\n";
+  }
+  return out.str();
+}
+
+std::string RenderStatusPage(const StatusPageData& data) {
+  const config::Config& config = *data.config;
+  std::ostringstream html;
+  html << R"(<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>llm_exporter</title>
+<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin-bottom:1em}
+td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left}.bad{color:#b00}.ok{color:#070}
+pre{background:#f6f6f6;padding:.5em;overflow-x:auto}</style></head><body>
+<h1>llm_exporter</h1>
+<p>Version )"
+       << HtmlEscape(kVersion) << " (revision " << HtmlEscape(kRevision) << R"()</p>
+<ul><li><a href=")"
+       << HtmlEscape(data.telemetry_path) << R"(">Metrics</a></li>
+<li><a href="/reconcile">Reconciliation</a></li>
+<li><a href="/-/healthy">Health</a></li></ul>
+<h2>Configuration</h2><p>File: )"
+       << HtmlEscape(data.config_file) << "</p>\n";
+  if (!data.reload_error.empty()) {
+    html
+        << "<p class=\"bad\">The last reload failed; the previous configuration is in use:</p><pre>"
+        << HtmlEscape(data.reload_error) << "</pre>\n";
+  }
+  html << "<p>Probe budget today (UTC): " << Usd(data.budget_remaining_nano_usd) << " left of "
+       << Usd(data.budget_limit_nano_usd) << "</p>\n";
+
+  html << "<h2>Vendors</h2><table><tr><th>Vendor</th><th>API</th><th>Base URL</th>"
+          "<th>Key from</th><th>Price table</th><th>Billing</th></tr>\n";
+  for (const auto& v : config.vendors) {
+    html << "<tr><td>" << HtmlEscape(v.name) << "</td><td>" << config::ToString(v.api)
+         << "</td><td>" << HtmlEscape(v.base_url) << "</td><td>"
+         << HtmlEscape(v.api_key.Empty() ? "(none)" : v.api_key.Source()) << "</td><td>"
+         << HtmlEscape(v.price_table) << "</td><td>"
+         << (v.billing ? std::string(config::ToString(v.billing->kind)) +
+                             (v.billing->enabled ? "" : " (disabled here)")
+                       : "-")
+         << "</td></tr>\n";
+  }
+  html << "</table>\n";
+
+  html << "<h2>Probe targets</h2>\n";
+  std::vector<std::string> unpriced;
+  for (const auto& t : data.targets) {
+    const auto& p = t.spec.probe;
+    const pricing::PriceRow* row =
+        data.prices ? data.prices->Find(t.spec.vendor.price_table, p.model, data.now) : nullptr;
+    if (row == nullptr) unpriced.push_back(t.spec.vendor.price_table + " / " + p.model);
+    html << "<h3>" << HtmlEscape(p.name) << "</h3><p>" << HtmlEscape(p.vendor) << " · "
+         << HtmlEscape(p.model) << " · " << (p.stream ? "streaming" : "plain") << " · every "
+         << config::FormatDuration(p.interval) << ", timeout " << config::FormatDuration(p.timeout)
+         << " · " << (row ? "priced by " + HtmlEscape(row->origin) : std::string("unpriced"))
+         << " · <a href=\"/probe?target=" << HtmlEscape(UrlEncode(p.name))
+         << "&amp;debug=true\">run now (debug)</a></p>\n";
+    if (t.recent.empty()) {
+      html << "<p>No runs yet.</p>\n";
+    } else {
+      html << "<table><tr><th>Started</th><th>Result</th><th>Latency</th><th>TTFT</th>"
+              "<th>HTTP</th><th>Cost (USD)</th></tr>\n";
+      for (const auto& e : t.recent) RunRow(html, e);
+      html << "</table>\n";
+    }
+    if (!t.failures.empty()) {
+      html << "<details><summary>Recent failures (" << t.failures.size() << ")</summary>\n";
+      for (const auto& e : t.failures) {
+        html << "<p><b>" << TimeText(e.at) << " "
+             << HtmlEscape(probes::ProbeFailureName(e.result.failure))
+             << "</b>: " << HtmlEscape(e.result.message) << "</p><pre>";
+        for (const auto& line : e.result.log) html << HtmlEscape(line) << "\n";
+        html << "</pre>\n";
+      }
+      html << "</details>\n";
+    }
+  }
+  html << "<h2>Unpriced models</h2>\n";
+  if (unpriced.empty()) {
+    html << "<p>Every probe target has a price.</p>\n";
+  } else {
+    html << "<p class=\"bad\">No price in effect for these (table / model); their cost is not "
+            "counted and never guessed:</p><ul>\n";
+    for (const auto& u : unpriced) html << "<li>" << HtmlEscape(u) << "</li>\n";
+    html << "</ul>\n";
+  }
+  html << "</body></html>\n";
+  return html.str();
+}
+
+}  // namespace llm_exporter::exporter

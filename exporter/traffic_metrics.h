@@ -1,0 +1,74 @@
+#pragma once
+
+// The llm_requests_* / llm_tokens_total / llm_cost_usd_total family of spec §4,
+// fed by the probes (source="probe") and the proxy (source="proxy"). Counts
+// and money are kept as integers (cost in nano-USD) and only become floats in
+// Collect(), so no float is ever summed.
+
+#include <prometheus/collectable.h>
+#include <prometheus/metric_family.h>
+
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "pricing/usage.h"
+
+namespace llm_exporter::exporter {
+
+struct TrafficSample {
+  std::string vendor;
+  std::string model;
+  std::string source;    // "probe" | "proxy"
+  std::string endpoint;  // "chat_completions", "messages", ...
+  std::string code;      // HTTP status, "0" when none came back
+  double duration_seconds = 0;
+  std::optional<double> ttft_seconds;
+  std::optional<double> time_per_output_token_seconds;
+  bool usage_present = false;
+  pricing::Usage usage;
+  std::optional<int64_t> cost_nano_usd;  // nullopt with usage: unpriced
+};
+
+// Bucket bounds (OpenTelemetry GenAI semantic conventions).
+const std::vector<double>& DurationBuckets();
+const std::vector<double>& TtftBuckets();
+const std::vector<double>& TimePerOutputTokenBuckets();
+
+class TrafficMetrics : public prometheus::Collectable {
+ public:
+  void Record(const TrafficSample& sample);
+  void AddInFlight(const std::string& vendor, int delta);
+  // Drops every series of vendors not in `vendors` (after a reload).
+  void RetainVendors(const std::vector<std::string>& vendors);
+  std::vector<prometheus::MetricFamily> Collect() const override;
+
+ private:
+  struct Histogram {
+    std::vector<uint64_t> counts;  // cumulative at Collect; per bucket here
+    uint64_t count = 0;
+    double sum = 0;
+  };
+  using Vms = std::tuple<std::string, std::string, std::string>;  // vendor, model, source
+  static void Observe(Histogram& histogram, const std::vector<double>& bounds, double value);
+
+  mutable std::mutex mutex_;
+  std::map<std::tuple<std::string, std::string, std::string, std::string, std::string>, int64_t>
+      requests_;  // vendor, model, endpoint, code, source
+  std::map<std::tuple<std::string, std::string, std::string, std::string>, Histogram>
+      duration_;  // vendor, model, endpoint, source
+  std::map<Vms, Histogram> ttft_;
+  std::map<Vms, Histogram> tpot_;
+  std::map<std::tuple<std::string, std::string, std::string, std::string>, int64_t>
+      tokens_;  // vendor, model, source, type
+  std::map<Vms, int64_t> cost_nano_usd_;
+  std::map<Vms, int64_t> unpriced_;
+  std::map<Vms, int64_t> usage_missing_;
+  std::map<std::string, int64_t> in_flight_;
+};
+
+}  // namespace llm_exporter::exporter

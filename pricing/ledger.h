@@ -1,0 +1,105 @@
+#pragma once
+
+// The ledger: durable per-day totals of priced traffic, kept per (UTC day,
+// vendor, model, source) where source is "probe" or "proxy": requests, tokens
+// by type, exact cost in nano-USD and the number of requests that could not be
+// priced.
+//
+// Storage is <state_dir>/ledger.sqlite (SQLite, WAL, synchronous=FULL, schema
+// versioned by PRAGMA user_version). Record() never does I/O: it adds the
+// entry to an in-memory mirror of all retained totals and to a pending batch,
+// under a mutex. One background writer thread commits the pending batch as one
+// transaction (UPSERT adding the deltas) at most `batch_delay` after its first
+// entry, so a crash loses at most the last ~batch_delay of entries and never
+// counts one twice. Reads come from the mirror, so they include pending
+// entries, never go backwards and never do I/O. A failed commit keeps its
+// entries pending and is retried; LastError() says why.
+//
+// Retention: rows of days more than `retention_days` before today (UTC) are
+// deleted at Open() and again whenever the UTC day changes. Only one Ledger
+// may hold a state dir at a time (an advisory lock on <state_dir>/ledger.lock).
+
+#include <chrono>
+#include <cstdint>
+#include <expected>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "pricing/usage.h"
+
+namespace llm_exporter::pricing {
+
+struct LedgerEntry {
+  std::chrono::sys_days day;  // UTC day of the request (see UtcDay in cost.h)
+  std::string vendor;
+  std::string model;
+  std::string source;                    // "probe" | "proxy"
+  Usage usage;                           // as billed
+  std::optional<int64_t> cost_nano_usd;  // nullopt: no price found (unpriced)
+};
+
+struct LedgerTotals {
+  int64_t requests = 0;
+  int64_t unpriced_requests = 0;
+  Usage tokens;
+  int64_t cost_nano_usd = 0;
+  friend bool operator==(const LedgerTotals&, const LedgerTotals&) = default;
+};
+
+struct LedgerRow {
+  std::string vendor;
+  std::string model;
+  LedgerTotals totals;
+};
+
+struct LedgerOptions {
+  std::string state_dir;  // created (with parents) if missing
+  int retention_days = 400;
+  std::chrono::milliseconds batch_delay{1000};
+  // UTC wall clock, for retention; default std::chrono::system_clock::now.
+  std::function<std::chrono::system_clock::time_point()> now;
+  // Called on the writer thread after each committed batch with the number of
+  // entries committed since Open(). It delays the writer while it runs.
+  std::function<void(int64_t committed_entries)> on_commit;
+};
+
+class Ledger {
+ public:
+  // Opens (creating, migrating and pruning) the ledger and starts its writer.
+  static std::expected<std::unique_ptr<Ledger>, std::string> Open(LedgerOptions options);
+  ~Ledger();  // commits what is pending, then stops the writer
+  Ledger(const Ledger&) = delete;
+  Ledger& operator=(const Ledger&) = delete;
+
+  void Record(const LedgerEntry& entry);
+
+  // Blocks until every entry recorded before the call is committed. False if a
+  // commit failed meanwhile (the entries stay pending; see LastError()).
+  bool Flush();
+
+  LedgerTotals Totals(std::chrono::sys_days day, std::string_view vendor, std::string_view model,
+                      std::string_view source) const;
+  // Total cost of one day and source, e.g. what probes spent today (budget).
+  int64_t SpendNanoUsd(std::chrono::sys_days day, std::string_view source) const;
+  // Per (vendor, model), sorted, the totals of a day for one source, or summed
+  // over all sources when `source` is empty.
+  std::vector<LedgerRow> Day(std::chrono::sys_days day, std::string_view source = {}) const;
+
+  int64_t RecordedEntries() const;   // Record() calls since Open()
+  int64_t CommittedEntries() const;  // of those, how many are durable
+  std::string LastError() const;     // "" when the last commit succeeded
+  const std::string& path() const { return path_; }
+
+ private:
+  class Impl;
+  Ledger(std::unique_ptr<Impl> impl, std::string path);
+
+  std::unique_ptr<Impl> impl_;
+  std::string path_;
+};
+
+}  // namespace llm_exporter::pricing

@@ -1,0 +1,32 @@
+#pragma once
+
+// Token usage of one request, as the vendor billed it. Shared by the wire
+// parsers (which fill it from replies), the cost arithmetic and the ledger.
+// The fields partition the billed tokens except `reasoning`, which is the part
+// of `output` that was reasoning: a subset, never extra.
+
+#include <cstdint>
+
+namespace llm_exporter::pricing {
+
+struct Usage {
+  int64_t input = 0;  // uncached input tokens (excludes cached reads and cache writes)
+  int64_t cached_input = 0;
+  int64_t cache_write_5m = 0;
+  int64_t cache_write_1h = 0;
+  int64_t output = 0;     // ALL output tokens, as billed (includes reasoning)
+  int64_t reasoning = 0;  // the part of output that was reasoning (a subset, not extra)
+
+  Usage& operator+=(const Usage& other) {
+    input += other.input;
+    cached_input += other.cached_input;
+    cache_write_5m += other.cache_write_5m;
+    cache_write_1h += other.cache_write_1h;
+    output += other.output;
+    reasoning += other.reasoning;
+    return *this;
+  }
+  friend bool operator==(const Usage&, const Usage&) = default;
+};
+
+}  // namespace llm_exporter::pricing

@@ -1,0 +1,407 @@
+#include "probes/chat/chat_probe.h"
+
+#include <random>
+#include <regex>
+
+#include "probes/wire/wire_error.h"
+
+namespace llm_exporter::probes {
+namespace {
+
+constexpr size_t kMaxBodyBytes = 1 << 20;
+constexpr size_t kMaxAnswerBytes = 200;
+
+double Seconds(std::chrono::steady_clock::duration d) {
+  return std::chrono::duration<double>(d).count();
+}
+
+double CurlSeconds(CURL* easy, CURLINFO info) {
+  curl_off_t micros = 0;
+  curl_easy_getinfo(easy, info, &micros);
+  return static_cast<double>(micros) / 1e6;
+}
+
+ProbeFailure FromWire(wire::FailureReason reason) {
+  switch (reason) {
+    case wire::FailureReason::kNone:
+      return ProbeFailure::kNone;
+    case wire::FailureReason::kHttp4xx:
+      return ProbeFailure::kHttp4xx;
+    case wire::FailureReason::kHttp429:
+      return ProbeFailure::kHttp429;
+    case wire::FailureReason::kHttp5xx:
+      return ProbeFailure::kHttp5xx;
+    case wire::FailureReason::kAuth:
+      return ProbeFailure::kAuth;
+    case wire::FailureReason::kInvalidResponse:
+      return ProbeFailure::kInvalidResponse;
+  }
+  return ProbeFailure::kInvalidResponse;
+}
+
+std::string Describe(const wire::WireError& error) {
+  std::string out = error.error_in_body ? "vendor error" : "unexpected reply";
+  if (!error.type.empty()) out += " type=" + error.type;
+  if (!error.code.empty()) out += " code=" + error.code;
+  if (!error.message.empty()) out += ": " + error.message;
+  return out;
+}
+
+bool MatchesExpect(const std::string& expect, const std::string& text) {
+  if (expect.empty()) return true;
+  std::string pattern = expect;
+  auto flags = std::regex::ECMAScript;
+  if (pattern.rfind("(?i)", 0) == 0) {
+    pattern = pattern.substr(4);
+    flags |= std::regex::icase;
+  }
+  try {
+    return std::regex_search(text, std::regex(pattern, flags));
+  } catch (const std::regex_error&) {
+    return false;  // the config loader rejects invalid patterns
+  }
+}
+
+}  // namespace
+
+std::string_view ProbeFailureName(ProbeFailure failure) {
+  switch (failure) {
+    case ProbeFailure::kNone:
+      return "none";
+    case ProbeFailure::kTimeout:
+      return "timeout";
+    case ProbeFailure::kConnect:
+      return "connect";
+    case ProbeFailure::kTls:
+      return "tls";
+    case ProbeFailure::kHttp4xx:
+      return "http_4xx";
+    case ProbeFailure::kHttp429:
+      return "http_429";
+    case ProbeFailure::kHttp5xx:
+      return "http_5xx";
+    case ProbeFailure::kAuth:
+      return "auth";
+    case ProbeFailure::kInvalidResponse:
+      return "invalid_response";
+    case ProbeFailure::kContentMismatch:
+      return "content_mismatch";
+    case ProbeFailure::kBudgetExhausted:
+      return "budget_exhausted";
+  }
+  return "none";
+}
+
+std::string ProbeSpec::Fingerprint() const {
+  const auto& p = probe;
+  const auto& v = vendor;
+  return p.name + '\n' + p.vendor + '\n' + p.model + '\n' + (p.stream ? "1" : "0") + '\n' +
+         std::to_string(p.interval.count()) + '\n' + std::to_string(p.timeout.count()) + '\n' +
+         p.prompt + '\n' + std::to_string(p.max_tokens) + '\n' + p.expect + '\n' +
+         p.reasoning_effort + '\n' + v.name + '\n' + std::string(config::ToString(v.api)) + '\n' +
+         v.base_url + '\n' + v.api_key.Source() + '\n' + v.price_table;
+}
+
+std::string PromptWithNonce(const std::string& prompt, const std::string& nonce) {
+  return "[probe " + nonce + "] " + prompt;
+}
+
+std::string NewNonce() {
+  static thread_local std::mt19937_64 generator{std::random_device{}()};
+  char buffer[17];
+  std::snprintf(buffer, sizeof buffer, "%016llx", static_cast<unsigned long long>(generator()));
+  return buffer;
+}
+
+int64_t EstimateInputTokens(const std::string& prompt) {
+  return (static_cast<int64_t>(prompt.size()) + 3) / 4 + 8;
+}
+
+ChatProbeRun::ChatProbeRun(const ProbeSpec& spec, const Clock& clock, std::string nonce)
+    : spec_(spec), clock_(clock) {
+  const auto& probe = spec_.probe;
+  const auto& vendor = spec_.vendor;
+  std::string prompt = PromptWithNonce(probe.prompt, nonce);
+  if (vendor.api == config::WireApi::kOpenAi) {
+    wire::OpenAiChatRequest request;
+    request.model = probe.model;
+    request.prompt = prompt;
+    request.max_tokens = probe.max_tokens;
+    request.stream = probe.stream;
+    request.reasoning_effort = probe.reasoning_effort;
+    // Reasoning models take max_completion_tokens; gateways take max_tokens.
+    request.use_max_completion_tokens = !probe.reasoning_effort.empty();
+    request_body_ = wire::BuildOpenAiChatRequest(request);
+    url_ = vendor.base_url + "/chat/completions";
+    openai_stream_.emplace();
+  } else {
+    wire::AnthropicRequest request;
+    request.model = probe.model;
+    request.prompt = prompt;
+    request.max_tokens = probe.max_tokens;
+    request.stream = probe.stream;
+    request_body_ = wire::BuildAnthropicRequest(request);
+    url_ = vendor.base_url + "/v1/messages";
+    anthropic_stream_.emplace();
+  }
+
+  easy_ = curl_easy_init();
+  headers_ = curl_slist_append(headers_, "Content-Type: application/json");
+  headers_ = curl_slist_append(
+      headers_, probe.stream ? "Accept: text/event-stream" : "Accept: application/json");
+  if (!vendor.api_key.Empty()) {
+    std::string auth = vendor.api == config::WireApi::kOpenAi
+                           ? "Authorization: Bearer " + vendor.api_key.Reveal()
+                           : "x-api-key: " + vendor.api_key.Reveal();
+    headers_ = curl_slist_append(headers_, auth.c_str());
+  }
+  if (vendor.api == config::WireApi::kAnthropic) {
+    headers_ = curl_slist_append(
+        headers_, ("anthropic-version: " + std::string(wire::kAnthropicVersion)).c_str());
+  }
+  curl_easy_setopt(easy_, CURLOPT_URL, url_.c_str());
+  curl_easy_setopt(easy_, CURLOPT_HTTPHEADER, headers_);
+  curl_easy_setopt(easy_, CURLOPT_POSTFIELDS, request_body_.c_str());
+  curl_easy_setopt(easy_, CURLOPT_POSTFIELDSIZE, static_cast<long>(request_body_.size()));
+  curl_easy_setopt(easy_, CURLOPT_USERAGENT, "llm_exporter");
+  curl_easy_setopt(easy_, CURLOPT_WRITEFUNCTION, &ChatProbeRun::OnData);
+  curl_easy_setopt(easy_, CURLOPT_WRITEDATA, this);
+  curl_easy_setopt(easy_, CURLOPT_HEADERFUNCTION, &ChatProbeRun::OnHeader);
+  curl_easy_setopt(easy_, CURLOPT_HEADERDATA, this);
+  curl_easy_setopt(easy_, CURLOPT_PRIVATE, this);
+  curl_easy_setopt(easy_, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(easy_, CURLOPT_FORBID_REUSE, 1L);  // each run measures connect and TLS
+  curl_easy_setopt(easy_, CURLOPT_PROTOCOLS_STR, "http,https");
+  SetTimeout(probe.timeout);
+
+  start_ = clock_.Monotonic();
+  started_at_ = clock_.Wall();
+  config::Log().Write(config::LogLevel::kDebug, __FILE__, __LINE__, "Beginning probe",
+                      {{"target", probe.name},
+                       {"url", url_},
+                       {"stream", probe.stream},
+                       {"timeout", static_cast<int64_t>(probe.timeout.count())}},
+                      &log_);
+}
+
+ChatProbeRun::~ChatProbeRun() {
+  if (easy_ != nullptr) curl_easy_cleanup(easy_);
+  curl_slist_free_all(headers_);
+}
+
+void ChatProbeRun::SetTimeout(std::chrono::milliseconds timeout) {
+  curl_easy_setopt(easy_, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
+  curl_easy_setopt(easy_, CURLOPT_CONNECTTIMEOUT_MS,
+                   static_cast<long>(std::min<int64_t>(timeout.count(), 10'000)));
+}
+
+size_t ChatProbeRun::OnHeader(char* data, size_t size, size_t count, void* self_ptr) {
+  auto* self = static_cast<ChatProbeRun*>(self_ptr);
+  std::string_view line(data, size * count);
+  if (line.rfind("HTTP/", 0) == 0) {
+    self->content_type_.clear();
+    self->retry_after_.clear();
+    return size * count;
+  }
+  auto colon = line.find(':');
+  if (colon == std::string_view::npos) return size * count;
+  std::string name(line.substr(0, colon));
+  for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  std::string_view value = line.substr(colon + 1);
+  while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+  while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' ')) {
+    value.remove_suffix(1);
+  }
+  if (name == "content-type") self->content_type_ = std::string(value.substr(0, 200));
+  if (name == "retry-after") self->retry_after_ = std::string(value.substr(0, 100));
+  return size * count;
+}
+
+bool ChatProbeRun::StreamingReply() const {
+  return spec_.probe.stream && status_ >= 200 && status_ < 300 &&
+         content_type_.find("text/event-stream") != std::string::npos;
+}
+
+size_t ChatProbeRun::OnData(char* data, size_t size, size_t count, void* self_ptr) {
+  auto* self = static_cast<ChatProbeRun*>(self_ptr);
+  self->Consume(std::string_view(data, size * count));
+  return size * count;
+}
+
+void ChatProbeRun::Consume(std::string_view chunk) {
+  auto now = clock_.Monotonic();
+  if (!first_byte_) {
+    first_byte_ = now;
+    curl_easy_getinfo(easy_, CURLINFO_RESPONSE_CODE, &status_);
+  }
+  if (!StreamingReply()) {
+    size_t room = kMaxBodyBytes - std::min(kMaxBodyBytes, body_.size());
+    if (chunk.size() > room) body_truncated_ = true;
+    body_.append(chunk.substr(0, room));
+    return;
+  }
+  std::vector<wire::SseEvent> events;
+  (void)sse_.Feed(chunk, events);  // a failed parser shows as MidEvent() at the end
+  for (const auto& event : events) {
+    bool first =
+        openai_stream_ ? openai_stream_->OnEvent(event) : anthropic_stream_->OnEvent(event);
+    const wire::StreamSummary& s =
+        openai_stream_ ? openai_stream_->summary() : anthropic_stream_->summary();
+    int64_t token_events = s.content_deltas + s.reasoning_deltas + s.tool_deltas;
+    if (first) first_token_ = now;
+    if (token_events > token_events_) {
+      token_events_ = token_events;
+      last_token_ = now;
+    }
+  }
+}
+
+ProbeResult ChatProbeRun::Finish(CURLcode code) {
+  ProbeResult result;
+  result.target = spec_.probe.name;
+  result.stream = spec_.probe.stream;
+  result.started_at = started_at_;
+  curl_easy_getinfo(easy_, CURLINFO_RESPONSE_CODE, &status_);
+  result.http_status = status_;
+  double resolve = CurlSeconds(easy_, CURLINFO_NAMELOOKUP_TIME_T);
+  double connect = CurlSeconds(easy_, CURLINFO_CONNECT_TIME_T);
+  double tls = CurlSeconds(easy_, CURLINFO_APPCONNECT_TIME_T);
+  result.timings.resolve = resolve;
+  result.timings.connect = std::max(0.0, connect - resolve);
+  result.timings.tls = tls > 0 ? std::max(0.0, tls - connect) : 0;
+  result.timings.first_byte = first_byte_ ? Seconds(*first_byte_ - start_)
+                                          : CurlSeconds(easy_, CURLINFO_STARTTRANSFER_TIME_T);
+  result.timings.total = Seconds(clock_.Monotonic() - start_);
+  if (first_token_) result.timings.first_token = Seconds(*first_token_ - start_);
+
+  Classify(code, result);
+
+  if (result.usage_present) {
+    int64_t tokens = result.usage.output > 0 ? result.usage.output : token_events_;
+    if (first_token_ && last_token_ && *last_token_ > *first_token_ && tokens > 1) {
+      result.output_tokens_per_second =
+          static_cast<double>(tokens - 1) / Seconds(*last_token_ - *first_token_);
+    }
+  }
+  if ((status_ == 429 || status_ == 503 || status_ == 529) && !retry_after_.empty()) {
+    result.retry_after_seconds = wire::ParseRetryAfterSeconds(retry_after_, clock_.Wall());
+  }
+  result.success = result.failure == ProbeFailure::kNone;
+  if (result.success) {
+    config::Log().Write(config::LogLevel::kDebug, __FILE__, __LINE__, "Probe succeeded",
+                        {{"target", result.target},
+                         {"duration_seconds", result.timings.total},
+                         {"status", static_cast<int64_t>(status_)}},
+                        &log_);
+  } else {
+    config::Log().Write(config::LogLevel::kDebug, __FILE__, __LINE__, "Probe failed",
+                        {{"target", result.target},
+                         {"reason", ProbeFailureName(result.failure)},
+                         {"status", static_cast<int64_t>(status_)},
+                         {"err", result.message},
+                         {"duration_seconds", result.timings.total}},
+                        &log_);
+  }
+  result.log = log_.Lines();
+  return result;
+}
+
+void ChatProbeRun::Classify(CURLcode code, ProbeResult& result) {
+  switch (code) {
+    case CURLE_OK:
+      break;
+    case CURLE_OPERATION_TIMEDOUT:
+      result.failure = ProbeFailure::kTimeout;
+      result.message = "timed out";
+      return;
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+    case CURLE_COULDNT_CONNECT:
+      result.failure = ProbeFailure::kConnect;
+      result.message = curl_easy_strerror(code);
+      return;
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+      result.failure = ProbeFailure::kTls;
+      result.message = curl_easy_strerror(code);
+      return;
+    default:
+      // The connection broke: before any reply it is a connection failure,
+      // after the reply began the answer is incomplete.
+      result.failure = first_byte_ ? ProbeFailure::kInvalidResponse : ProbeFailure::kConnect;
+      result.message = std::string("transfer failed: ") + curl_easy_strerror(code);
+      return;
+  }
+  if (StreamingReply()) {
+    ClassifyStream(result);
+  } else {
+    ClassifyBody(result);
+  }
+  if (result.failure == ProbeFailure::kNone && !MatchesExpect(spec_.probe.expect, result.answer)) {
+    result.failure = ProbeFailure::kContentMismatch;
+    result.message = "answer does not match expect: " + wire::ErrorMessageForLog(result.answer);
+  }
+  if (result.answer.size() > kMaxAnswerBytes) result.answer.resize(kMaxAnswerBytes);
+}
+
+void ChatProbeRun::ClassifyStream(ProbeResult& result) {
+  const wire::StreamSummary& s =
+      openai_stream_ ? openai_stream_->summary() : anthropic_stream_->summary();
+  result.usage = s.usage;
+  result.usage_present = s.usage_complete;
+  result.answer = s.text;
+  std::optional<wire::WireError> error =
+      openai_stream_ ? openai_stream_->FinalError() : anthropic_stream_->FinalError();
+  if (error) {
+    result.failure =
+        FromWire(error->reason == wire::FailureReason::kNone ? wire::FailureReason::kInvalidResponse
+                                                             : error->reason);
+    result.message =
+        s.terminated || s.error ? Describe(*error) : "stream ended without its terminator";
+    return;
+  }
+  if (sse_.MidEvent()) {
+    result.failure = ProbeFailure::kInvalidResponse;
+    result.message = "stream ended inside an event";
+  }
+}
+
+void ChatProbeRun::ClassifyBody(ProbeResult& result) {
+  if (body_truncated_) {
+    result.failure = ProbeFailure::kInvalidResponse;
+    result.message = "reply larger than " + std::to_string(kMaxBodyBytes) + " bytes";
+    return;
+  }
+  wire::WireError error = wire::ClassifyHttpReply(static_cast<int>(status_), body_);
+  if (error.reason != wire::FailureReason::kNone) {
+    result.failure = FromWire(error.reason);
+    result.message = "HTTP " + std::to_string(status_) + ": " + Describe(error);
+    return;
+  }
+  auto reply = spec_.vendor.api == config::WireApi::kOpenAi ? wire::ParseOpenAiChatReply(body_)
+                                                            : wire::ParseAnthropicReply(body_);
+  if (!reply) {
+    result.failure = FromWire(reply.error().reason == wire::FailureReason::kNone
+                                  ? wire::FailureReason::kInvalidResponse
+                                  : reply.error().reason);
+    result.message = Describe(reply.error());
+    return;
+  }
+  if (spec_.probe.stream) {
+    // Asked for a stream, got a whole reply: valid, but nothing to time per token.
+    config::Log().Write(config::LogLevel::kDebug, __FILE__, __LINE__,
+                        "Vendor answered a streaming request without streaming",
+                        {{"target", spec_.probe.name}}, &log_);
+  }
+  result.usage = reply->usage;
+  result.usage_present = reply->usage_present;
+  result.answer = reply->content.empty() ? reply->reasoning_content : reply->content;
+}
+
+}  // namespace llm_exporter::probes

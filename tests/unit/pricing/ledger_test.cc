@@ -1,0 +1,266 @@
+#include "pricing/ledger.h"
+
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <boost/test/unit_test.hpp>
+#include <fstream>
+#include <thread>
+
+#include "test_support.h"
+
+namespace llm_exporter::pricing {
+namespace {
+
+using std::chrono::days;
+using std::chrono::sys_days;
+using testing::TempDir;
+
+const sys_days kDay = sys_days(std::chrono::year(2025) / 6 / 1);
+
+LedgerEntry Entry(sys_days day, std::string vendor, std::string model, std::string source,
+                  Usage usage, std::optional<int64_t> cost) {
+  return LedgerEntry{day, std::move(vendor), std::move(model), std::move(source), usage, cost};
+}
+
+std::unique_ptr<Ledger> MustOpen(LedgerOptions options) {
+  auto ledger = Ledger::Open(std::move(options));
+  BOOST_REQUIRE_MESSAGE(ledger.has_value(), (ledger ? "" : ledger.error()));
+  return std::move(*ledger);
+}
+
+LedgerOptions Options(const std::string& state_dir,
+                      std::chrono::milliseconds batch_delay = std::chrono::hours(1)) {
+  LedgerOptions options;
+  options.state_dir = state_dir;
+  options.batch_delay = batch_delay;
+  // Retention is measured from a fixed "today" unless a test moves it.
+  options.now = [] { return kDay + std::chrono::hours(12); };
+  return options;
+}
+
+// Polls instead of sleeping blindly.
+template <typename Predicate>
+bool WaitFor(Predicate predicate, std::chrono::seconds deadline = std::chrono::seconds(10)) {
+  const auto end = std::chrono::steady_clock::now() + deadline;
+  while (std::chrono::steady_clock::now() < end) {
+    if (predicate()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return predicate();
+}
+
+BOOST_AUTO_TEST_SUITE(ledger)
+
+BOOST_AUTO_TEST_CASE(reads_include_entries_not_yet_committed) {
+  TempDir dir;
+  auto ledger = MustOpen(Options(dir.Sub("state")));  // the writer waits an hour
+  ledger->Record(Entry(kDay, "openai", "gpt-4.1", "probe", {.input = 10, .output = 5}, 100));
+  ledger->Record(Entry(kDay, "openai", "gpt-4.1", "probe",
+                       {.input = 1,
+                        .cached_input = 2,
+                        .cache_write_5m = 3,
+                        .cache_write_1h = 4,
+                        .output = 5,
+                        .reasoning = 6},
+                       50));
+  ledger->Record(Entry(kDay, "openai", "gpt-4.1", "probe", {.input = 7}, std::nullopt));
+  ledger->Record(Entry(kDay, "openai", "gpt-4.1", "proxy", {.input = 1}, 1000));
+
+  BOOST_TEST(ledger->CommittedEntries() == 0);
+  BOOST_TEST(ledger->RecordedEntries() == 4);
+  const LedgerTotals want{.requests = 3,
+                          .unpriced_requests = 1,
+                          .tokens = {.input = 18,
+                                     .cached_input = 2,
+                                     .cache_write_5m = 3,
+                                     .cache_write_1h = 4,
+                                     .output = 10,
+                                     .reasoning = 6},
+                          .cost_nano_usd = 150};
+  BOOST_TEST((ledger->Totals(kDay, "openai", "gpt-4.1", "probe") == want));
+  BOOST_TEST(ledger->SpendNanoUsd(kDay, "probe") == 150);
+  BOOST_TEST(ledger->SpendNanoUsd(kDay, "proxy") == 1000);
+  BOOST_TEST(ledger->SpendNanoUsd(kDay + days(1), "probe") == 0);
+
+  BOOST_TEST(ledger->Flush());
+  BOOST_TEST(ledger->CommittedEntries() == 4);
+  BOOST_TEST(ledger->LastError().empty());
+  BOOST_TEST((ledger->Totals(kDay, "openai", "gpt-4.1", "probe") == want));
+}
+
+BOOST_AUTO_TEST_CASE(lists_a_day_per_vendor_and_model) {
+  TempDir dir;
+  auto ledger = MustOpen(Options(dir.Sub("state")));
+  ledger->Record(Entry(kDay, "openai", "gpt-4.1", "probe", {.input = 1}, 10));
+  ledger->Record(Entry(kDay, "openai", "gpt-4.1", "proxy", {.input = 2}, 20));
+  ledger->Record(Entry(kDay, "anthropic", "claude-sonnet-4-5", "proxy", {.output = 3}, 30));
+  ledger->Record(Entry(kDay + days(1), "openai", "gpt-4.1", "probe", {.input = 4}, 40));
+  ledger->Record(Entry(kDay - days(1), "openai", "gpt-4.1", "probe", {.input = 5}, 50));
+
+  const auto all = ledger->Day(kDay);
+  BOOST_REQUIRE(all.size() == 2u);
+  BOOST_TEST(all[0].vendor == "anthropic");
+  BOOST_TEST(all[0].totals.cost_nano_usd == 30);
+  BOOST_TEST(all[1].vendor == "openai");
+  BOOST_TEST(all[1].model == "gpt-4.1");
+  BOOST_TEST(all[1].totals.requests == 2);
+  BOOST_TEST(all[1].totals.tokens.input == 3);
+  BOOST_TEST(all[1].totals.cost_nano_usd == 30);
+
+  const auto probes = ledger->Day(kDay, "probe");
+  BOOST_REQUIRE(probes.size() == 1u);
+  BOOST_TEST(probes[0].totals.cost_nano_usd == 10);
+  BOOST_TEST(ledger->Day(kDay + days(2)).empty());
+}
+
+BOOST_AUTO_TEST_CASE(restart_keeps_totals) {
+  TempDir dir;
+  const LedgerTotals one{.requests = 1, .tokens = {.input = 3, .output = 4}, .cost_nano_usd = 7};
+  {
+    auto ledger = MustOpen(Options(dir.Sub("state")));
+    ledger->Record(Entry(kDay, "v", "m", "proxy", {.input = 3, .output = 4}, 7));
+  }  // the destructor commits what is pending
+  {
+    auto ledger = MustOpen(Options(dir.Sub("state")));
+    BOOST_TEST((ledger->Totals(kDay, "v", "m", "proxy") == one));
+    BOOST_TEST(ledger->RecordedEntries() == 0);
+    ledger->Record(Entry(kDay, "v", "m", "proxy", {.input = 3, .output = 4}, 7));
+    BOOST_TEST(ledger->Totals(kDay, "v", "m", "proxy").requests == 2);
+  }
+  auto ledger = MustOpen(Options(dir.Sub("state")));
+  BOOST_TEST(ledger->Totals(kDay, "v", "m", "proxy").requests == 2);
+  BOOST_TEST(ledger->Totals(kDay, "v", "m", "proxy").cost_nano_usd == 14);
+  BOOST_TEST(ledger->path() == dir.Sub("state") + "/ledger.sqlite");
+}
+
+BOOST_AUTO_TEST_CASE(the_writer_commits_by_itself_within_the_batch_delay) {
+  TempDir dir;
+  std::atomic<int64_t> last_reported{0};
+  LedgerOptions options = Options(dir.Sub("state"), std::chrono::milliseconds(20));
+  options.on_commit = [&](int64_t committed) { last_reported = committed; };
+  auto ledger = MustOpen(std::move(options));
+  for (int i = 0; i < 100; ++i) ledger->Record(Entry(kDay, "v", "m", "probe", {.input = 1}, 1));
+  BOOST_TEST(WaitFor([&] { return last_reported.load() == 100; }));
+  BOOST_TEST(ledger->CommittedEntries() == 100);
+}
+
+BOOST_AUTO_TEST_CASE(retention_deletes_old_days_at_open_and_daily) {
+  TempDir dir;
+  std::atomic<int64_t> today_offset{0};  // days after kDay
+  auto options = [&] {
+    LedgerOptions o = Options(dir.Sub("state"));
+    o.retention_days = 400;
+    o.now = [&] { return kDay + days(today_offset.load()) + std::chrono::hours(1); };
+    return o;
+  };
+  {
+    auto ledger = MustOpen(options());
+    ledger->Record(Entry(kDay - days(401), "v", "m", "probe", {.input = 1}, 1));
+    ledger->Record(Entry(kDay - days(400), "v", "m", "probe", {.input = 1}, 1));
+    ledger->Record(Entry(kDay, "v", "m", "probe", {.input = 1}, 1));
+  }
+  {
+    auto ledger = MustOpen(options());  // prunes at open
+    BOOST_TEST(ledger->Totals(kDay - days(401), "v", "m", "probe").requests == 0);
+    BOOST_TEST(ledger->Totals(kDay - days(400), "v", "m", "probe").requests == 1);
+    BOOST_TEST(ledger->Totals(kDay, "v", "m", "probe").requests == 1);
+
+    today_offset = 1;  // the UTC day changes while running
+    ledger->Record(Entry(kDay + days(1), "v", "m", "probe", {.input = 1}, 1));
+    BOOST_TEST(ledger->Flush());
+    BOOST_TEST(ledger->Totals(kDay - days(400), "v", "m", "probe").requests == 0);
+    BOOST_TEST(ledger->Totals(kDay - days(399), "v", "m", "probe").requests == 0);
+    BOOST_TEST(ledger->Totals(kDay, "v", "m", "probe").requests == 1);
+  }
+  auto ledger = MustOpen(options());
+  BOOST_TEST(ledger->Day(kDay - days(400)).empty());
+  BOOST_TEST(ledger->Totals(kDay + days(1), "v", "m", "probe").requests == 1);
+}
+
+BOOST_AUTO_TEST_CASE(creates_a_missing_state_dir) {
+  TempDir dir;
+  auto ledger = MustOpen(Options(dir.Sub("a/b/state")));
+  BOOST_TEST(std::filesystem::is_regular_file(dir.Sub("a/b/state/ledger.sqlite")));
+}
+
+BOOST_AUTO_TEST_CASE(unusable_state_dirs_are_clear_errors) {
+  TempDir dir;
+  std::ofstream(dir.Sub("file")) << "not a directory";
+  {
+    const auto ledger = Ledger::Open(Options(dir.Sub("file")));
+    BOOST_REQUIRE(!ledger.has_value());
+    BOOST_TEST(ledger.error() == "state dir " + dir.Sub("file") + " is not a directory");
+  }
+  {
+    const auto ledger = Ledger::Open(Options(dir.Sub("file/state")));
+    BOOST_REQUIRE(!ledger.has_value());
+    BOOST_TEST(ledger.error() ==
+               "cannot create state dir " + dir.Sub("file/state") + ": Not a directory");
+  }
+  if (geteuid() == 0) {
+    BOOST_TEST_MESSAGE("running as root: permission bits do not stop root, skipping chmod case");
+  } else {
+    std::filesystem::create_directory(dir.Sub("read-only"));
+    chmod(dir.Sub("read-only").c_str(), 0500);
+    const auto ledger = Ledger::Open(Options(dir.Sub("read-only")));
+    BOOST_REQUIRE(!ledger.has_value());
+    BOOST_TEST(ledger.error() ==
+               "state dir " + dir.Sub("read-only") + " is not writable: Permission denied");
+    const auto below = Ledger::Open(Options(dir.Sub("read-only/state")));
+    BOOST_REQUIRE(!below.has_value());
+    BOOST_TEST(below.error() ==
+               "cannot create state dir " + dir.Sub("read-only/state") + ": Permission denied");
+    chmod(dir.Sub("read-only").c_str(), 0700);
+  }
+  {
+    LedgerOptions options = Options(dir.Sub("state"));
+    options.state_dir.clear();
+    BOOST_TEST(Ledger::Open(options).error() == "ledger: state dir is empty");
+  }
+}
+
+BOOST_AUTO_TEST_CASE(one_ledger_per_state_dir) {
+  TempDir dir;
+  auto first = MustOpen(Options(dir.Sub("state")));
+  const auto second = Ledger::Open(Options(dir.Sub("state")));
+  BOOST_REQUIRE(!second.has_value());
+  BOOST_TEST(second.error() ==
+             "ledger in " + dir.Sub("state") + " is already open (by another process or Ledger)");
+  first.reset();
+  BOOST_TEST(Ledger::Open(Options(dir.Sub("state"))).has_value());
+}
+
+BOOST_AUTO_TEST_CASE(schema_is_versioned_and_wal) {
+  TempDir dir;
+  MustOpen(Options(dir.Sub("state")));
+  const std::string path = dir.Sub("state/ledger.sqlite");
+  sqlite3* db = nullptr;
+  BOOST_REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+  const auto query = [&](const char* sql) {
+    sqlite3_stmt* statement = nullptr;
+    std::string value;
+    if (sqlite3_prepare_v2(db, sql, -1, &statement, nullptr) == SQLITE_OK &&
+        sqlite3_step(statement) == SQLITE_ROW) {
+      value = reinterpret_cast<const char*>(sqlite3_column_text(statement, 0));
+    }
+    sqlite3_finalize(statement);
+    return value;
+  };
+  BOOST_TEST(query("PRAGMA user_version") == "1");
+  BOOST_TEST(query("PRAGMA journal_mode") == "wal");
+  BOOST_TEST(query("PRAGMA user_version = 99").empty());
+  sqlite3_close(db);
+
+  const auto ledger = Ledger::Open(Options(dir.Sub("state")));
+  BOOST_REQUIRE(!ledger.has_value());
+  BOOST_TEST(ledger.error() ==
+             "ledger " + path + ": schema version 99 is newer than this build knows (1)");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace
+}  // namespace llm_exporter::pricing
