@@ -2,10 +2,16 @@
 
 #include <civetweb.h>
 #include <crypt.h>
+#include <arpa/inet.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
+#include <atomic>
 #include <charconv>
+#include <thread>
 #include <cstring>
 #include <fstream>
 #include <memory>
@@ -249,10 +255,34 @@ std::expected<std::unique_ptr<HttpServer>, std::string> HttpServer::Start(
 HttpServer::~HttpServer() { Stop(); }
 
 void HttpServer::Stop() {
-  if (context_ != nullptr) {
-    mg_stop(context_);
-    context_ = nullptr;
-  }
+  if (context_ == nullptr) return;
+  // civetweb's threads look at the stop flag only between connections or
+  // every two seconds; connecting to our own listeners wakes them at once.
+  std::atomic<bool> stopped{false};
+  std::thread waker([this, &stopped] {
+    while (!stopped) {
+      for (const std::string& address : bound_) {
+        auto colon = address.rfind(':');
+        std::string host = address.substr(0, colon);
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0) continue;
+        sockaddr_in target{};
+        target.sin_family = AF_INET;
+        target.sin_port = htons(static_cast<uint16_t>(std::stoi(address.substr(colon + 1))));
+        if (host.empty() || host == "0.0.0.0" ||
+            inet_pton(AF_INET, host.c_str(), &target.sin_addr) != 1) {
+          target.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        }
+        connect(fd, reinterpret_cast<sockaddr*>(&target), sizeof target);
+        close(fd);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  });
+  mg_stop(context_);
+  stopped = true;
+  waker.join();
+  context_ = nullptr;
 }
 
 bool HttpServer::Authorized(const HttpRequest& request) {

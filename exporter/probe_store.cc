@@ -75,6 +75,7 @@ ProbeStore::Series ProbeStore::AddSeries(const probes::ProbeSpec& spec) {
       {"target", spec.probe.name}, {"vendor", spec.vendor.name}, {"model", spec.probe.model}};
   s.success = &success_.Add(s.labels);
   for (const char* phase : kPhases) {
+    if (!spec.probe.stream && std::string_view(phase) == "first_token") continue;
     auto labels = s.labels;
     labels["phase"] = phase;
     s.duration[phase] = &duration_.Add(labels);
@@ -186,7 +187,9 @@ void ProbeStore::OnResult(const probes::ProbeSpec& spec, const probes::ProbeResu
   s.duration["connect"]->Set(r.timings.connect);
   s.duration["tls"]->Set(r.timings.tls);
   s.duration["first_byte"]->Set(r.timings.first_byte);
-  s.duration["first_token"]->Set(r.timings.first_token.value_or(0));
+  if (auto it = s.duration.find("first_token"); it != s.duration.end()) {
+    it->second->Set(r.timings.first_token.value_or(0));
+  }
   s.duration["total"]->Set(r.timings.total);
   s.latency->Observe(r.timings.total);
   if (r.timings.first_token) s.ttft->Observe(*r.timings.first_token);

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -57,6 +58,11 @@ Process::Process(std::vector<std::string> argv, std::map<std::string, std::strin
     dup2(in, 0);
     dup2(out, 1);
     dup2(err, 2);
+    // Tests talk to loopback only: never through a proxy from the environment.
+    for (const char* name : {"http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY",
+                             "all_proxy"}) {
+      unsetenv(name);
+    }
     for (const auto& [key, value] : env) setenv(key.c_str(), value.c_str(), 1);
     // A fresh process group so that nothing it starts outlives the test.
     setpgid(0, 0);
@@ -263,7 +269,11 @@ Exporter::Exporter(const TempDir& dir, const std::string& config_text,
                                    "--web.listen-address=127.0.0.1:0",
                                    "--state.dir=" + dir.File("state")};
   for (auto& f : extra_flags) argv.push_back(f);
-  process_ = std::make_unique<Process>(argv, env, dir.path(), "llm_exporter");
+  // A fresh log file per instance: a restarted exporter must not be read
+  // through its predecessor's log.
+  static std::atomic<int> instances{0};
+  process_ = std::make_unique<Process>(argv, env, dir.path(),
+                                       "llm_exporter." + std::to_string(++instances));
   std::string address;
   bool up = WaitFor(
       [&] {
@@ -283,6 +293,48 @@ std::string Exporter::Metrics() const {
   HttpResult result = HttpGet(url_ + "/metrics");
   if (result.status != 200) throw std::runtime_error("scrape failed: " + result.error);
   return result.body;
+}
+
+}  // namespace llm_exporter::testing
+
+namespace llm_exporter::testing {
+
+FakeVendor::FakeVendor(const TempDir& dir, std::vector<std::string> flags, const std::string& name) {
+  std::string port_file = dir.File(name + ".port");
+  std::vector<std::string> argv = {FakeVendorBinary(), "--listen", "127.0.0.1:0", "--port-file",
+                                   port_file};
+  for (auto& f : flags) argv.push_back(f);
+  process_ = std::make_unique<Process>(argv, std::map<std::string, std::string>{}, dir.path(), name);
+  std::string port;
+  bool up = WaitFor(
+      [&] {
+        port = ReadFile(port_file);
+        return !port.empty() || !process_->Running();
+      },
+      10s);
+  while (!port.empty() && (port.back() == '\n' || port.back() == ' ')) port.pop_back();
+  if (!up || port.empty()) throw std::runtime_error("fake_vendor did not start:\n" + process_->Stderr());
+  url_ = "http://127.0.0.1:" + port;
+}
+
+void FakeVendor::SetFault(const std::string& fault, int count) {
+  HttpResult r = HttpPost(url_ + "/control/fault",
+                          "{\"fault\":\"" + fault + "\",\"count\":" + std::to_string(count) + "}");
+  if (r.status != 200) throw std::runtime_error("cannot set fault " + fault + ": " + r.body);
+}
+
+std::optional<double> Series(const std::string& scrape, const std::string& name,
+                             const std::map<std::string, std::string>& labels) {
+  for (const auto& [series, value] : ParseMetrics(scrape)) {
+    auto brace = series.find('{');
+    if (series.substr(0, brace) != name) continue;
+    bool all = true;
+    for (const auto& [k, v] : labels) {
+      if (series.find(k + "=\"" + v + "\"") == std::string::npos) all = false;
+    }
+    if (all) return value;
+  }
+  return std::nullopt;
 }
 
 }  // namespace llm_exporter::testing

@@ -105,6 +105,24 @@ class Exporter {
   std::string url_;
 };
 
+// tests/fake_vendor on a free loopback port.
+class FakeVendor {
+ public:
+  FakeVendor(const TempDir& dir, std::vector<std::string> flags, const std::string& name = "fake_vendor");
+  const std::string& url() const { return url_; }  // http://127.0.0.1:PORT
+  // POST /control/fault {"fault": NAME, "count": COUNT}.
+  void SetFault(const std::string& fault, int count);
+  Process& process() { return *process_; }
+
+ private:
+  std::unique_ptr<Process> process_;
+  std::string url_;
+};
+
+// The value of one series in a scrape, by name and label subset; nullopt when absent.
+std::optional<double> Series(const std::string& scrape, const std::string& name,
+                             const std::map<std::string, std::string>& labels = {});
+
 std::string ExporterBinary();
 std::string FakeVendorBinary();
 

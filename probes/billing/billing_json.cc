@@ -1,0 +1,295 @@
+#include "probes/billing/billing_json.h"
+
+#include <rapidjson/error/en.h>
+
+#include <limits>
+
+namespace llm_exporter::probes::billing::internal {
+namespace {
+
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+
+// Longer "numbers" are not money or counts; the bound also keeps the digit
+// arithmetic below trivially in range.
+constexpr size_t kMaxNumberText = 64;
+constexpr int kMaxExponent = 1000;
+
+// text * 10^shift as an integer. Rounds half to even, or (exact) refuses any
+// value that is not an integer.
+std::optional<int64_t> Scale(std::string_view text, int shift, bool exact) {
+  if (text.empty() || text.size() > kMaxNumberText) return std::nullopt;
+  size_t i = 0;
+  const bool negative = text[0] == '-';
+  if (negative) i = 1;
+  std::string digits;
+  const size_t integer_start = i;
+  while (i < text.size() && IsDigit(text[i])) digits += text[i++];
+  if (i == integer_start) return std::nullopt;
+  int fraction_digits = 0;
+  if (i < text.size() && text[i] == '.') {
+    ++i;
+    const size_t fraction_start = i;
+    while (i < text.size() && IsDigit(text[i])) {
+      digits += text[i++];
+      ++fraction_digits;
+    }
+    if (i == fraction_start) return std::nullopt;
+  }
+  int exponent = 0;
+  if (i < text.size() && (text[i] == 'e' || text[i] == 'E')) {
+    ++i;
+    bool exponent_negative = false;
+    if (i < text.size() && (text[i] == '+' || text[i] == '-')) exponent_negative = text[i++] == '-';
+    const size_t exponent_start = i;
+    while (i < text.size() && IsDigit(text[i])) {
+      exponent = exponent * 10 + (text[i++] - '0');
+      if (exponent > kMaxExponent) return std::nullopt;
+    }
+    if (i == exponent_start) return std::nullopt;
+    if (exponent_negative) exponent = -exponent;
+  }
+  if (i != text.size()) return std::nullopt;
+
+  const size_t first_nonzero = digits.find_first_not_of('0');
+  if (first_nonzero == std::string::npos) return 0;
+  digits.erase(0, first_nonzero);
+  // value = digits * 10^scale
+  const int64_t scale = int64_t{exponent} - fraction_digits + shift;
+  const int64_t integer_length = static_cast<int64_t>(digits.size()) + scale;
+  if (integer_length > 19) return std::nullopt;  // >= 10^19 > int64 max
+
+  __int128 magnitude = 0;
+  const size_t kept = static_cast<size_t>(std::max<int64_t>(
+      0, std::min<int64_t>(integer_length, static_cast<int64_t>(digits.size()))));
+  for (size_t k = 0; k < kept; ++k) magnitude = magnitude * 10 + (digits[k] - '0');
+  for (int64_t k = static_cast<int64_t>(digits.size()); k < integer_length; ++k) magnitude *= 10;
+
+  // Digits below the integer: decide the rounding.
+  const std::string_view rest = std::string_view(digits).substr(kept);
+  if (!rest.empty()) {
+    if (exact) return std::nullopt;  // leading zeros were stripped: rest is nonzero
+    if (integer_length >= 0) {
+      const char first = rest[0];
+      const bool beyond_half = rest.find_first_not_of('0', 1) != std::string_view::npos;
+      const bool odd = (magnitude % 2) != 0;
+      if (first > '5' || (first == '5' && (beyond_half || odd))) magnitude += 1;
+    }
+    // integer_length < 0: below 0.1 of a unit, rounds to zero.
+  }
+  if (magnitude > std::numeric_limits<int64_t>::max()) return std::nullopt;
+  const auto value = static_cast<int64_t>(magnitude);
+  return negative ? -value : value;
+}
+
+std::string FieldError(std::string_view name, std::string_view what) {
+  return "field " + std::string(name) + " " + std::string(what);
+}
+
+std::string TwoDigits(unsigned value) {
+  return std::string{static_cast<char>('0' + value / 10 % 10), static_cast<char>('0' + value % 10)};
+}
+
+std::optional<int> Digits(std::string_view text, size_t pos, size_t count) {
+  if (pos + count > text.size()) return std::nullopt;
+  int value = 0;
+  for (size_t k = pos; k < pos + count; ++k) {
+    if (!IsDigit(text[k])) return std::nullopt;
+    value = value * 10 + (text[k] - '0');
+  }
+  return value;
+}
+
+}  // namespace
+
+std::expected<void, std::string> ParseJsonKeepingNumbers(std::string_view text,
+                                                         rapidjson::Document& doc) {
+  // RapidJSON stops at a NUL byte, which would hide whatever follows it.
+  if (text.find('\0') != std::string_view::npos) {
+    return std::unexpected(std::string("invalid JSON: NUL byte"));
+  }
+  // Iterative: hostile nesting cannot exhaust the stack.
+  constexpr unsigned kFlags = rapidjson::kParseNumbersAsStringsFlag | rapidjson::kParseIterativeFlag;
+  doc.Parse<kFlags>(text.data(), text.size());
+  if (doc.HasParseError()) {
+    return std::unexpected(std::string("invalid JSON: ") +
+                           rapidjson::GetParseError_En(doc.GetParseError()) + " at offset " +
+                           std::to_string(doc.GetErrorOffset()));
+  }
+  return {};
+}
+
+const rapidjson::Value* Member(const rapidjson::Value& object, std::string_view name) {
+  if (!object.IsObject()) return nullptr;
+  const rapidjson::Value key(rapidjson::StringRef(name.data(), name.size()));
+  auto it = object.FindMember(key);
+  return it == object.MemberEnd() ? nullptr : &it->value;
+}
+
+bool IsNullOrAbsent(const rapidjson::Value& object, std::string_view name) {
+  const rapidjson::Value* value = Member(object, name);
+  return value == nullptr || value->IsNull();
+}
+
+std::optional<int64_t> ScaleDecimal(std::string_view text, int shift) {
+  return Scale(text, shift, /*exact=*/false);
+}
+
+std::expected<std::optional<int64_t>, std::string> MoneyMember(const rapidjson::Value& object,
+                                                               std::string_view name, int shift,
+                                                               bool required) {
+  const rapidjson::Value* value = Member(object, name);
+  if (value == nullptr || value->IsNull()) {
+    if (required) return std::unexpected(FieldError(name, "is missing"));
+    return std::nullopt;
+  }
+  if (!value->IsString()) return std::unexpected(FieldError(name, "is not a number"));
+  const std::optional<int64_t> scaled =
+      ScaleDecimal(std::string_view(value->GetString(), value->GetStringLength()), shift);
+  if (!scaled) return std::unexpected(FieldError(name, "is not a decimal number"));
+  return scaled;
+}
+
+std::expected<std::optional<int64_t>, std::string> CountMember(const rapidjson::Value& object,
+                                                               std::string_view name,
+                                                               bool required) {
+  const rapidjson::Value* value = Member(object, name);
+  if (value == nullptr || value->IsNull()) {
+    if (required) return std::unexpected(FieldError(name, "is missing"));
+    return std::nullopt;
+  }
+  if (!value->IsString()) return std::unexpected(FieldError(name, "is not a number"));
+  const std::optional<int64_t> count =
+      Scale(std::string_view(value->GetString(), value->GetStringLength()), 0, /*exact=*/true);
+  if (!count || *count < 0 || *count > kMaxCount) {
+    return std::unexpected(FieldError(name, "is not a count"));
+  }
+  return count;
+}
+
+std::expected<std::optional<std::string_view>, std::string> StringMember(
+    const rapidjson::Value& object, std::string_view name) {
+  const rapidjson::Value* value = Member(object, name);
+  if (value == nullptr || value->IsNull()) return std::nullopt;
+  if (!value->IsString()) return std::unexpected(FieldError(name, "is not a string"));
+  return std::string_view(value->GetString(), value->GetStringLength());
+}
+
+std::expected<std::optional<bool>, std::string> BoolMember(const rapidjson::Value& object,
+                                                           std::string_view name) {
+  const rapidjson::Value* value = Member(object, name);
+  if (value == nullptr || value->IsNull()) return std::nullopt;
+  if (!value->IsBool()) return std::unexpected(FieldError(name, "is not a boolean"));
+  return value->GetBool();
+}
+
+bool AddChecked(int64_t& total, int64_t value) {
+  return !__builtin_add_overflow(total, value, &total);
+}
+
+bool AddChecked(pricing::Usage& total, const pricing::Usage& value) {
+  pricing::Usage sum = total;
+  if (!AddChecked(sum.input, value.input) || !AddChecked(sum.cached_input, value.cached_input) ||
+      !AddChecked(sum.cache_write_5m, value.cache_write_5m) ||
+      !AddChecked(sum.cache_write_1h, value.cache_write_1h) ||
+      !AddChecked(sum.output, value.output) || !AddChecked(sum.reasoning, value.reasoning)) {
+    return false;
+  }
+  total = sum;
+  return true;
+}
+
+std::string FormatDate(std::chrono::sys_days day) {
+  const std::chrono::year_month_day date{day};
+  const int year = static_cast<int>(date.year());
+  return std::to_string(year / 100) + TwoDigits(static_cast<unsigned>(year % 100)) + "-" +
+         TwoDigits(static_cast<unsigned>(date.month())) + "-" +
+         TwoDigits(static_cast<unsigned>(date.day()));
+}
+
+std::string FormatRfc3339(std::chrono::sys_seconds time) {
+  const auto day = std::chrono::floor<std::chrono::days>(time);
+  const std::chrono::hh_mm_ss clock{time - day};
+  return FormatDate(day) + "T" + TwoDigits(static_cast<unsigned>(clock.hours().count())) + ":" +
+         TwoDigits(static_cast<unsigned>(clock.minutes().count())) + ":" +
+         TwoDigits(static_cast<unsigned>(clock.seconds().count())) + "Z";
+}
+
+std::optional<std::chrono::sys_days> Rfc3339Day(std::string_view text) {
+  // YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM)
+  const auto year = Digits(text, 0, 4);
+  const auto month = Digits(text, 5, 2);
+  const auto day = Digits(text, 8, 2);
+  const auto hour = Digits(text, 11, 2);
+  const auto minute = Digits(text, 14, 2);
+  const auto second = Digits(text, 17, 2);
+  if (!year || !month || !day || !hour || !minute || !second || text[4] != '-' ||
+      text[7] != '-' || (text[10] != 'T' && text[10] != 't' && text[10] != ' ') ||
+      text[13] != ':' || text[16] != ':' || *hour > 23 || *minute > 59 || *second > 60) {
+    return std::nullopt;
+  }
+  const std::chrono::year_month_day date{std::chrono::year{*year},
+                                         std::chrono::month{static_cast<unsigned>(*month)},
+                                         std::chrono::day{static_cast<unsigned>(*day)}};
+  if (!date.ok()) return std::nullopt;
+  size_t i = 19;
+  if (i < text.size() && text[i] == '.') {
+    ++i;
+    const size_t fraction_start = i;
+    while (i < text.size() && IsDigit(text[i])) ++i;
+    if (i == fraction_start) return std::nullopt;
+  }
+  std::chrono::minutes offset{0};
+  if (i < text.size() && (text[i] == 'Z' || text[i] == 'z')) {
+    ++i;
+  } else if (i < text.size() && (text[i] == '+' || text[i] == '-')) {
+    const auto offset_hours = Digits(text, i + 1, 2);
+    const auto offset_minutes = Digits(text, i + 4, 2);
+    if (!offset_hours || !offset_minutes || text[i + 3] != ':' || *offset_hours > 23 ||
+        *offset_minutes > 59) {
+      return std::nullopt;
+    }
+    offset = std::chrono::hours{*offset_hours} + std::chrono::minutes{*offset_minutes};
+    if (text[i] == '-') offset = -offset;
+    i += 6;
+  } else {
+    return std::nullopt;
+  }
+  if (i != text.size()) return std::nullopt;
+  const std::chrono::sys_seconds local = std::chrono::sys_days{date} + std::chrono::hours{*hour} +
+                                         std::chrono::minutes{*minute} +
+                                         std::chrono::seconds{*second};
+  return std::chrono::floor<std::chrono::days>(local - offset);
+}
+
+std::optional<std::chrono::sys_days> UnixSecondsDay(std::string_view text) {
+  constexpr int64_t kYear10000 = 253402300800;
+  const std::optional<int64_t> seconds = Scale(text, 0, /*exact=*/true);
+  if (!seconds || *seconds < 0 || *seconds >= kYear10000) return std::nullopt;
+  return std::chrono::floor<std::chrono::days>(std::chrono::sys_seconds{std::chrono::seconds{*seconds}});
+}
+
+std::string PercentEncode(std::string_view text) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    const bool unreserved = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || IsDigit(c) ||
+                            c == '-' || c == '.' || c == '_' || c == '~';
+    if (unreserved) {
+      out += c;
+    } else {
+      out += '%';
+      out += kHex[byte >> 4];
+      out += kHex[byte & 0xF];
+    }
+  }
+  return out;
+}
+
+std::string ModelFromLineItem(std::string_view line_item) {
+  const size_t separator = line_item.rfind(", ");
+  return std::string(separator == std::string_view::npos ? line_item
+                                                          : line_item.substr(0, separator));
+}
+
+}  // namespace llm_exporter::probes::billing::internal
