@@ -11,6 +11,7 @@
 #include "config/log.h"
 #include "config/values.h"
 #include "config/web_config.h"
+#include "exporter/exposition.h"
 #include "exporter/status_page.h"
 #include "exporter/version.h"
 #include "pricing/cost.h"
@@ -277,10 +278,7 @@ std::string App::RenderMetrics() const {
   for (auto& family : traffic_.Collect()) families.push_back(std::move(family));
   for (auto& family : DerivedMetrics()) families.push_back(std::move(family));
   for (auto& family : process_collector_.Collect()) families.push_back(std::move(family));
-  std::erase_if(families, [](const prometheus::MetricFamily& f) { return f.metric.empty(); });
-  std::ostringstream out;
-  prometheus::TextSerializer().Serialize(out, families);
-  return out.str();
+  return SerializeText(families);
 }
 
 std::map<std::string, Handler> App::Routes() {

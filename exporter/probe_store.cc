@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "config/log.h"
+#include "exporter/exposition.h"
 
 namespace llm_exporter::exporter {
 namespace {
@@ -67,7 +68,14 @@ ProbeStore::ProbeStore(prometheus::Registry& registry, TrafficMetrics& traffic)
       last_success_(prometheus::BuildGauge()
                         .Name("llm_probe_last_success_timestamp_seconds")
                         .Help("When the last successful probe run started.")
-                        .Register(registry)) {}
+                        .Register(registry)),
+      schedule_delay_(prometheus::BuildHistogram()
+                          .Name("llm_exporter_probe_schedule_delay_seconds")
+                          .Help("How late scheduled probe runs started.")
+                          .Register(registry)
+                          .Add({}, prometheus::Histogram::BucketBoundaries{
+                                       0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1,
+                                       2, 5})) {}
 
 ProbeStore::Series ProbeStore::AddSeries(const probes::ProbeSpec& spec) {
   Series s;
@@ -81,7 +89,7 @@ ProbeStore::Series ProbeStore::AddSeries(const probes::ProbeSpec& spec) {
     s.duration[phase] = &duration_.Add(labels);
   }
   s.latency = &latency_.Add(s.labels, DurationBuckets());
-  s.ttft = &ttft_.Add(s.labels, TtftBuckets());
+  s.ttft = spec.probe.stream ? &ttft_.Add(s.labels, TtftBuckets()) : nullptr;
   s.tokens_per_second = spec.probe.stream ? &tokens_per_second_.Add(s.labels) : nullptr;
   s.status_code = &status_code_.Add(s.labels);
   s.probes = &probes_.Add(s.labels);
@@ -99,7 +107,7 @@ void ProbeStore::RemoveSeries(Series& s) {
   success_.Remove(s.success);
   for (auto& [phase, g] : s.duration) duration_.Remove(g);
   latency_.Remove(s.latency);
-  ttft_.Remove(s.ttft);
+  if (s.ttft != nullptr) ttft_.Remove(s.ttft);
   if (s.tokens_per_second != nullptr) tokens_per_second_.Remove(s.tokens_per_second);
   status_code_.Remove(s.status_code);
   probes_.Remove(s.probes);
@@ -167,6 +175,7 @@ void ProbeStore::OnResult(const probes::ProbeSpec& spec, const probes::ProbeResu
   }
   if (r.on_demand) return;
 
+  schedule_delay_.Observe(r.schedule_delay_seconds);
   Series& s = t.series;
   if (!r.sent) {
     s.failures[std::string(probes::ProbeFailureName(r.failure))]->Increment();
@@ -192,7 +201,7 @@ void ProbeStore::OnResult(const probes::ProbeSpec& spec, const probes::ProbeResu
   }
   s.duration["total"]->Set(r.timings.total);
   s.latency->Observe(r.timings.total);
-  if (r.timings.first_token) s.ttft->Observe(*r.timings.first_token);
+  if (s.ttft != nullptr && r.timings.first_token) s.ttft->Observe(*r.timings.first_token);
   if (s.tokens_per_second != nullptr && r.output_tokens_per_second) {
     s.tokens_per_second->Set(*r.output_tokens_per_second);
   }
@@ -261,9 +270,7 @@ std::string RenderProbeResult(const probes::ProbeResult& r) {
       .Register(registry)
       .Add({})
       .Set(static_cast<double>(r.cost_nano_usd.value_or(0)) / 1e9);
-  std::ostringstream out;
-  prometheus::TextSerializer().Serialize(out, registry.Collect());
-  return out.str();
+  return SerializeText(registry.Collect());
 }
 
 }  // namespace llm_exporter::exporter

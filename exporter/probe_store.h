@@ -78,6 +78,7 @@ class ProbeStore : public probes::ProbeObserver {
   prometheus::Family<prometheus::Counter>& failures_;
   prometheus::Family<prometheus::Gauge>& last_run_;
   prometheus::Family<prometheus::Gauge>& last_success_;
+  prometheus::Histogram& schedule_delay_;
 
   mutable std::mutex mutex_;
   std::map<std::string, Target> targets_;

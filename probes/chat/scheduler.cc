@@ -88,11 +88,6 @@ std::shared_ptr<const pricing::PriceBook> ProbeScheduler::Prices() const {
   return prices_;
 }
 
-std::vector<double> ProbeScheduler::TakeLateness() {
-  std::lock_guard lock(mutex_);
-  return std::exchange(lateness_, {});
-}
-
 void ProbeScheduler::ApplyUpdate(CURLM* multi, std::vector<ProbeSpec> specs) {
   auto now = options_.clock->Monotonic();
   std::map<std::string, Target> next;
@@ -187,22 +182,20 @@ void ProbeScheduler::Complete(const ProbeSpec& spec, ProbeResult& result, int64_
 
 void ProbeScheduler::StartRun(CURLM* multi, Target& target,
                               std::chrono::steady_clock::time_point now) {
-  {
-    std::lock_guard lock(mutex_);
-    if (lateness_.size() < 1'000'000) {
-      lateness_.push_back(std::chrono::duration<double>(now - target.next_run).count());
-    }
-  }
+  double delay =
+      std::chrono::duration<double>(options_.clock->Monotonic() - target.next_run).count();
   auto interval = target.spec.probe.interval;
   target.next_run += interval;
   if (target.next_run <= now) target.next_run = now + interval;  // no catch-up bursts
 
   int64_t reserved = 0;
   if (auto skipped = Reserve(target.spec, reserved)) {
+    skipped->schedule_delay_seconds = delay;
     Complete(target.spec, *skipped, 0);
     return;
   }
   target.reserved_nano_usd = reserved;
+  target.delay_seconds = delay;
   target.run = std::make_unique<ChatProbeRun>(target.spec, *options_.clock, NewNonce());
   curl_multi_add_handle(multi, target.run->easy());
 }
@@ -233,6 +226,7 @@ void ProbeScheduler::Loop() {
       for (auto& [name, target] : targets_) {
         if (target.run.get() != run) continue;
         ProbeResult result = run->Finish(code);
+        result.schedule_delay_seconds = target.delay_seconds;
         if (result.retry_after_seconds) {
           auto after =
               options_.clock->Monotonic() + std::chrono::seconds(*result.retry_after_seconds);

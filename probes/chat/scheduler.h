@@ -88,8 +88,6 @@ class ProbeScheduler {
   std::optional<ProbeResult> RunNow(const std::string& target, std::chrono::milliseconds timeout);
 
   ProbeBudget& budget() { return budget_; }
-  // Schedule lateness samples (seconds) since the last call, for benchmarks.
-  std::vector<double> TakeLateness();
 
  private:
   struct Target {
@@ -98,6 +96,7 @@ class ProbeScheduler {
     std::chrono::steady_clock::time_point next_run;
     std::unique_ptr<ChatProbeRun> run;
     int64_t reserved_nano_usd = 0;
+    double delay_seconds = 0;  // of the run in flight
   };
   struct Pending {
     std::vector<ProbeSpec> specs;
@@ -121,7 +120,6 @@ class ProbeScheduler {
   std::optional<Pending> pending_;
   std::shared_ptr<const pricing::PriceBook> prices_;
   std::map<std::string, ProbeSpec> specs_;  // for RunNow
-  std::vector<double> lateness_;
 
   std::map<std::string, Target> targets_;  // scheduler thread only
 };

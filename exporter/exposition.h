@@ -1,0 +1,18 @@
+#pragma once
+
+// Prometheus text exposition format 0.0.4. Our own writer rather than
+// prometheus-cpp's TextSerializer: it appends to one string with
+// std::to_chars instead of going through a locale-aware ostream, which makes a
+// 200-target scrape several times cheaper.
+
+#include <prometheus/metric_family.h>
+
+#include <string>
+#include <vector>
+
+namespace llm_exporter::exporter {
+
+// Families without metrics are left out.
+std::string SerializeText(const std::vector<prometheus::MetricFamily>& families);
+
+}  // namespace llm_exporter::exporter
