@@ -310,7 +310,7 @@ const std::vector<std::string> kBillingKinds = {"openai_org", "anthropic_admin",
                                                 "deepseek_balance", "openrouter"};
 
 std::optional<BillingConfig> ReadBilling(TableReader& reader, const LoadContext& ctx,
-                                         const Secret& vendor_key) {
+                                         const Secret& vendor_key, const std::string& vendor_url) {
   BillingConfig billing;
   bool ok = true;
   if (auto v = reader.Bool("enabled")) billing.enabled = *v;
@@ -328,6 +328,10 @@ std::optional<BillingConfig> ReadBilling(TableReader& reader, const LoadContext&
   if (auto url = reader.String("base_url")) {
     CheckBaseUrl(reader, "base_url", *url);
     billing.base_url = *url;
+  } else {
+    // The pollers drop a trailing /v1 (and OpenRouter's /api/v1), so the
+    // chat base URL names the billing host too.
+    billing.base_url = vendor_url;
   }
   reader.Finish();
   if (!ok) return std::nullopt;
@@ -349,7 +353,7 @@ void ReadVendor(TableReader& reader, const LoadContext& ctx, Config& config) {
   vendor.price_table = reader.String("price_table").value_or(vendor.name);
   if (const toml::table* billing = reader.Table("billing")) {
     TableReader billing_reader(*billing, reader.Path("billing"), reader.diags());
-    vendor.billing = ReadBilling(billing_reader, ctx, vendor.api_key);
+    vendor.billing = ReadBilling(billing_reader, ctx, vendor.api_key, vendor.base_url);
   }
   if (!vendor.name.empty()) {
     for (const auto& other : config.vendors) {

@@ -12,6 +12,7 @@
 #include "config/values.h"
 #include "config/web_config.h"
 #include "exporter/exposition.h"
+#include "exporter/reconciliation.h"
 #include "exporter/status_page.h"
 #include "exporter/version.h"
 #include "pricing/cost.h"
@@ -27,13 +28,6 @@ std::string Join(const std::vector<std::string>& lines) {
   std::string out;
   for (const auto& line : lines) out += line + "\n";
   return out;
-}
-
-prometheus::ClientMetric::Label L(const std::string& name, const std::string& value) {
-  prometheus::ClientMetric::Label label;
-  label.name = name;
-  label.value = value;
-  return label;
 }
 
 }  // namespace
@@ -118,6 +112,14 @@ void App::Apply(const Loaded& loaded) {
   if (scheduler_) {
     scheduler_->Update(specs, loaded.prices, loaded.config->exporter.probe_budget_nano_usd);
   }
+  billing_store_.SetVendors(*loaded.config, *loaded.prices);
+  if (billing_poller_) {
+    std::vector<probes::billing::BillingTarget> targets;
+    for (const auto& vendor : loaded.config->vendors) {
+      if (vendor.billing && vendor.billing->enabled) targets.push_back({vendor.name, *vendor.billing});
+    }
+    billing_poller_->Update(std::move(targets));
+  }
 }
 
 std::expected<void, std::string> App::Start() {
@@ -150,6 +152,11 @@ std::expected<void, std::string> App::Start() {
   scheduler_options.ledger = ledger_.get();
   scheduler_options.observer = store_.get();
   scheduler_ = std::make_unique<probes::ProbeScheduler>(scheduler_options);
+  probes::billing::BillingPoller::Options billing_options;
+  billing_options.clock = &clock_;
+  billing_options.observer = &billing_store_;
+  billing_options.first_poll_spread = std::chrono::seconds(2);
+  billing_poller_ = std::make_unique<probes::billing::BillingPoller>(billing_options);
   Apply(*loaded);
   SetReloadResult(true);
 
@@ -176,6 +183,7 @@ std::expected<void, std::string> App::Start() {
              {"address", flags_.proxy_listen_address});
   }
   scheduler_->Start();
+  billing_poller_->Start();
   ready_ = true;
   return {};
 }
@@ -183,6 +191,7 @@ std::expected<void, std::string> App::Start() {
 void App::Stop() {
   ready_ = false;
   if (scheduler_) scheduler_->Stop();
+  if (billing_poller_) billing_poller_->Stop();
   if (ledger_) ledger_->Flush();
   if (server_) {
     server_->Stop();
@@ -221,21 +230,19 @@ std::vector<prometheus::MetricFamily> App::DerivedMetrics() const {
   if (!config || !scheduler_) return out;
   auto now = clock_.Wall();
 
-  prometheus::MetricFamily budget;
-  budget.name = "llm_probe_budget_remaining_usd";
-  budget.help = "What synthetic probes may still spend today (UTC), in USD.";
-  budget.type = prometheus::MetricType::Gauge;
-  prometheus::ClientMetric remaining;
-  remaining.gauge.value =
-      pricing::NanoToUsd(scheduler_->budget().RemainingNanoUsd(pricing::UtcDay(now)));
-  budget.metric.push_back(remaining);
+  prometheus::MetricFamily budget =
+      NewFamily("llm_probe_budget_remaining_usd",
+                "What synthetic probes may still spend today (UTC), in USD.",
+                prometheus::MetricType::Gauge);
+  budget.metric.push_back(
+      Sample(pricing::NanoToUsd(scheduler_->budget().RemainingNanoUsd(pricing::UtcDay(now)))));
   out.push_back(budget);
 
   // Prices of the models that probes and routes use, next to their spend.
-  prometheus::MetricFamily price;
-  price.name = "llm_model_price_usd_per_million_tokens";
-  price.help = "Price in effect now, USD per million tokens, by token type.";
-  price.type = prometheus::MetricType::Gauge;
+  prometheus::MetricFamily price =
+      NewFamily("llm_model_price_usd_per_million_tokens",
+                "Price in effect now, USD per million tokens, by token type.",
+                prometheus::MetricType::Gauge);
   std::set<std::pair<std::string, std::string>> seen;
   auto add = [&](const pricing::PriceRow& row, const std::string& model) {
     if (!seen.insert({row.table, model}).second) return;
@@ -246,10 +253,8 @@ std::vector<prometheus::MetricFamily> App::DerivedMetrics() const {
                                {"cache_write_1h", p.cache_write_1h},
                                {"output", p.output},
                                {"reasoning", p.reasoning}}) {
-      prometheus::ClientMetric m;
-      m.label = {L("model", model), L("table", row.table), L("type", type)};
-      m.gauge.value = pricing::NanoToUsd(value);
-      price.metric.push_back(m);
+      price.metric.push_back(Sample(pricing::NanoToUsd(value),
+                                    {{"model", model}, {"table", row.table}, {"type", type}}));
     }
   };
   for (const auto& probe : config->probes) {
@@ -270,7 +275,41 @@ std::vector<prometheus::MetricFamily> App::DerivedMetrics() const {
     }
   }
   if (!price.metric.empty()) out.push_back(price);
+  for (auto& family : billing_store_.Collect(now)) out.push_back(std::move(family));
+  for (auto& family : ReconciliationMetrics(Reconciliation())) out.push_back(std::move(family));
   return out;
+}
+
+std::vector<ReconciliationRow> App::Reconciliation() const {
+  std::shared_ptr<const config::Config> config;
+  std::shared_ptr<const pricing::PriceBook> prices;
+  {
+    std::lock_guard lock(config_mutex_);
+    config = config_;
+    prices = prices_;
+  }
+  if (!config || !ledger_) return {};
+  return BuildReconciliation(*config, *prices, *ledger_, billing_store_.Snapshot(), clock_.Wall());
+}
+
+HttpResponse App::HandleReconcile(const HttpRequest& request) const {
+  auto rows = Reconciliation();
+  HttpResponse response;
+  if (request.QueryParam("format").value_or("") == "json") {
+    response.content_type = "application/json";
+    response.body = ReconciliationJson(rows);
+    return response;
+  }
+  response.content_type = "text/html; charset=utf-8";
+  response.body = std::string(R"(<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>llm_exporter reconciliation</title>
+<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin-bottom:1em}
+td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left}.bad{color:#b00}.ok{color:#070}</style>
+</head><body><h1>Reconciliation</h1><p><a href="/">Status</a> · <a href="/reconcile?format=json">JSON</a></p>
+<p>This exporter's ledger (probes and proxy) against the vendor's own usage and cost reports, per UTC day.
+Drift is (vendor &minus; local) / vendor.</p>
+)") + ReconciliationTable(rows) + "</body></html>\n";
+  return response;
 }
 
 std::string App::RenderMetrics() const {
@@ -292,6 +331,7 @@ std::map<std::string, Handler> App::Routes() {
   };
   routes["/-/reload"] = [this](const HttpRequest& r) { return HandleReload(r); };
   routes["/probe"] = [this](const HttpRequest& r) { return HandleProbe(r); };
+  routes["/reconcile"] = [this](const HttpRequest& r) { return HandleReconcile(r); };
   return routes;
 }
 
@@ -361,6 +401,8 @@ HttpResponse App::HandleStatus(const HttpRequest&) const {
   data.telemetry_path = flags_.telemetry_path;
   data.config_file = flags_.config_file;
   data.targets = store_->Snapshot();
+  data.billing = billing_store_.Snapshot();
+  data.reconciliation_html = ReconciliationTable(Reconciliation());
   data.now = clock_.Wall();
   if (scheduler_) {
     data.budget_limit_nano_usd = scheduler_->budget().LimitNanoUsd();

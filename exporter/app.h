@@ -17,6 +17,7 @@
 #include <string>
 
 #include "config/config.h"
+#include "exporter/billing_store.h"
 #include "exporter/flags.h"
 #include "exporter/http_server.h"
 #include "exporter/probe_store.h"
@@ -24,6 +25,7 @@
 #include "exporter/traffic_metrics.h"
 #include "pricing/ledger.h"
 #include "pricing/price_book.h"
+#include "probes/billing/billing_poller.h"
 #include "probes/chat/scheduler.h"
 #include "probes/clock.h"
 
@@ -59,6 +61,8 @@ class App {
   HttpResponse HandleMetrics(const HttpRequest& request) const;
   HttpResponse HandleReload(const HttpRequest& request);
   HttpResponse HandleProbe(const HttpRequest& request);
+  HttpResponse HandleReconcile(const HttpRequest& request) const;
+  std::vector<struct ReconciliationRow> Reconciliation() const;
   void SetReloadResult(bool ok);
   void Apply(const Loaded& loaded);
   std::vector<prometheus::MetricFamily> DerivedMetrics() const;
@@ -74,6 +78,8 @@ class App {
   std::unique_ptr<ProbeStore> store_;
   std::unique_ptr<pricing::Ledger> ledger_;
   std::unique_ptr<probes::ProbeScheduler> scheduler_;
+  BillingStore billing_store_;
+  std::unique_ptr<probes::billing::BillingPoller> billing_poller_;
 
   mutable std::mutex config_mutex_;
   std::shared_ptr<const config::Config> config_;

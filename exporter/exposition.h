@@ -8,11 +8,18 @@
 #include <prometheus/metric_family.h>
 
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace llm_exporter::exporter {
 
 // Families without metrics are left out.
 std::string SerializeText(const std::vector<prometheus::MetricFamily>& families);
+
+// Builders for series computed at scrape time.
+using LabelPairs = std::vector<std::pair<std::string, std::string>>;
+prometheus::MetricFamily NewFamily(std::string name, std::string help, prometheus::MetricType type);
+// A sample for a gauge or counter family (both value fields are set).
+prometheus::ClientMetric Sample(double value, const LabelPairs& labels = {});
 
 }  // namespace llm_exporter::exporter

@@ -145,6 +145,21 @@ pre{background:#f6f6f6;padding:.5em;overflow-x:auto}</style></head><body>
       html << "</details>\n";
     }
   }
+  html << "<h2>Billing polls</h2>\n";
+  if (data.billing.empty()) {
+    html << "<p>No vendor has billing polling enabled here.</p>\n";
+  } else {
+    html << "<table><tr><th>Vendor</th><th>Kind</th><th>State</th><th>Polls</th>"
+            "<th>Last success</th><th>Last error</th></tr>\n";
+    for (const auto& [vendor, b] : data.billing) {
+      html << "<tr><td>" << HtmlEscape(vendor) << "</td><td>" << HtmlEscape(b.kind)
+           << "</td><td class=\"" << (b.up ? "ok\">up" : "bad\">down") << "</td><td>" << b.polls
+           << "</td><td>" << (b.last_success ? TimeText(*b.last_success) : "-") << "</td><td>"
+           << HtmlEscape(b.last_error) << "</td></tr>\n";
+    }
+    html << "</table>\n";
+  }
+  html << "<h2>Reconciliation</h2>\n" << data.reconciliation_html;
   html << "<h2>Unpriced models</h2>\n";
   if (unpriced.empty()) {
     html << "<p>Every probe target has a price.</p>\n";

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "exporter/billing_store.h"
 #include "exporter/probe_store.h"
 #include "pricing/price_book.h"
 
@@ -24,6 +25,8 @@ struct StatusPageData {
   std::chrono::system_clock::time_point now;
   int64_t budget_limit_nano_usd = 0;
   int64_t budget_remaining_nano_usd = 0;
+  std::map<std::string, VendorBilling> billing;
+  std::string reconciliation_html;
 };
 
 std::string RenderStatusPage(const StatusPageData& data);

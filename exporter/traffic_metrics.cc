@@ -4,6 +4,8 @@
 #include <limits>
 #include <set>
 
+#include "exporter/exposition.h"
+
 namespace llm_exporter::exporter {
 namespace {
 
@@ -15,14 +17,6 @@ std::vector<double> Doubling(double first, int count) {
   std::vector<double> out;
   for (int i = 0; i < count; ++i) out.push_back(first * (1 << i));
   return out;
-}
-
-MetricFamily NewFamily(const std::string& name, const std::string& help, MetricType type) {
-  MetricFamily family;
-  family.name = name;
-  family.help = help;
-  family.type = type;
-  return family;
 }
 
 ClientMetric::Label L(const std::string& name, const std::string& value) {

@@ -59,15 +59,15 @@ std::optional<int64_t> Scale(std::string_view text, int shift, bool exact) {
   if (integer_length > 19) return std::nullopt;  // >= 10^19 > int64 max
 
   __int128 magnitude = 0;
-  const size_t kept = static_cast<size_t>(std::max<int64_t>(
-      0, std::min<int64_t>(integer_length, static_cast<int64_t>(digits.size()))));
+  const size_t kept = static_cast<size_t>(
+      std::max<int64_t>(0, std::min<int64_t>(integer_length, static_cast<int64_t>(digits.size()))));
   for (size_t k = 0; k < kept; ++k) magnitude = magnitude * 10 + (digits[k] - '0');
   for (int64_t k = static_cast<int64_t>(digits.size()); k < integer_length; ++k) magnitude *= 10;
 
   // Digits below the integer: decide the rounding.
   const std::string_view rest = std::string_view(digits).substr(kept);
-  if (!rest.empty()) {
-    if (exact) return std::nullopt;  // leading zeros were stripped: rest is nonzero
+  if (rest.find_first_not_of('0') != std::string_view::npos) {
+    if (exact) return std::nullopt;
     if (integer_length >= 0) {
       const char first = rest[0];
       const bool beyond_half = rest.find_first_not_of('0', 1) != std::string_view::npos;
@@ -108,7 +108,8 @@ std::expected<void, std::string> ParseJsonKeepingNumbers(std::string_view text,
     return std::unexpected(std::string("invalid JSON: NUL byte"));
   }
   // Iterative: hostile nesting cannot exhaust the stack.
-  constexpr unsigned kFlags = rapidjson::kParseNumbersAsStringsFlag | rapidjson::kParseIterativeFlag;
+  constexpr unsigned kFlags =
+      rapidjson::kParseNumbersAsStringsFlag | rapidjson::kParseIterativeFlag;
   doc.Parse<kFlags>(text.data(), text.size());
   if (doc.HasParseError()) {
     return std::unexpected(std::string("invalid JSON: ") +
@@ -183,7 +184,10 @@ std::expected<std::optional<bool>, std::string> BoolMember(const rapidjson::Valu
 }
 
 bool AddChecked(int64_t& total, int64_t value) {
-  return !__builtin_add_overflow(total, value, &total);
+  int64_t sum = 0;
+  if (__builtin_add_overflow(total, value, &sum)) return false;
+  total = sum;
+  return true;
 }
 
 bool AddChecked(pricing::Usage& total, const pricing::Usage& value) {
@@ -222,9 +226,9 @@ std::optional<std::chrono::sys_days> Rfc3339Day(std::string_view text) {
   const auto hour = Digits(text, 11, 2);
   const auto minute = Digits(text, 14, 2);
   const auto second = Digits(text, 17, 2);
-  if (!year || !month || !day || !hour || !minute || !second || text[4] != '-' ||
-      text[7] != '-' || (text[10] != 'T' && text[10] != 't' && text[10] != ' ') ||
-      text[13] != ':' || text[16] != ':' || *hour > 23 || *minute > 59 || *second > 60) {
+  if (!year || !month || !day || !hour || !minute || !second || text[4] != '-' || text[7] != '-' ||
+      (text[10] != 'T' && text[10] != 't' && text[10] != ' ') || text[13] != ':' ||
+      text[16] != ':' || *hour > 23 || *minute > 59 || *second > 60) {
     return std::nullopt;
   }
   const std::chrono::year_month_day date{std::chrono::year{*year},
@@ -265,7 +269,8 @@ std::optional<std::chrono::sys_days> UnixSecondsDay(std::string_view text) {
   constexpr int64_t kYear10000 = 253402300800;
   const std::optional<int64_t> seconds = Scale(text, 0, /*exact=*/true);
   if (!seconds || *seconds < 0 || *seconds >= kYear10000) return std::nullopt;
-  return std::chrono::floor<std::chrono::days>(std::chrono::sys_seconds{std::chrono::seconds{*seconds}});
+  return std::chrono::floor<std::chrono::days>(
+      std::chrono::sys_seconds{std::chrono::seconds{*seconds}});
 }
 
 std::string PercentEncode(std::string_view text) {
@@ -289,7 +294,7 @@ std::string PercentEncode(std::string_view text) {
 std::string ModelFromLineItem(std::string_view line_item) {
   const size_t separator = line_item.rfind(", ");
   return std::string(separator == std::string_view::npos ? line_item
-                                                          : line_item.substr(0, separator));
+                                                         : line_item.substr(0, separator));
 }
 
 }  // namespace llm_exporter::probes::billing::internal

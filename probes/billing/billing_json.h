@@ -57,13 +57,21 @@ std::expected<std::optional<std::string_view>, std::string> StringMember(
 std::expected<std::optional<bool>, std::string> BoolMember(const rapidjson::Value& object,
                                                            std::string_view name);
 
+// The first error among several reads (std::expected<T, std::string>).
+template <typename... Reads>
+std::optional<std::string> FirstError(const Reads&... reads) {
+  std::optional<std::string> error;
+  ((error || reads.has_value() || (error = reads.error(), true)), ...);
+  return error;
+}
+
 // Sums that refuse to overflow (hostile bodies).
 bool AddChecked(int64_t& total, int64_t value);
 bool AddChecked(pricing::Usage& total, const pricing::Usage& value);
 
 // Days and times on the wire.
-std::string FormatDate(std::chrono::sys_days day);               // "2025-08-01"
-std::string FormatRfc3339(std::chrono::sys_seconds time);        // "2025-08-01T00:00:00Z"
+std::string FormatDate(std::chrono::sys_days day);                       // "2025-08-01"
+std::string FormatRfc3339(std::chrono::sys_seconds time);                // "2025-08-01T00:00:00Z"
 std::optional<std::chrono::sys_days> Rfc3339Day(std::string_view text);  // UTC day of a timestamp
 // Unix seconds (0 .. year 9999) as a UTC day.
 std::optional<std::chrono::sys_days> UnixSecondsDay(std::string_view text);

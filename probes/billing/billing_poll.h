@@ -6,8 +6,9 @@
 // the snapshot. No I/O, no clock reads, no logging here: BillingPoller is the
 // I/O driver, the unit tests feed recorded bodies.
 //
-// Every poll re-reads a trailing window of three UTC days: today (the UTC day
-// of `now`) and the two days before, because vendors revise recent buckets.
+// Every poll re-reads a trailing window: today (the UTC day of `now`) and the
+// two days before, because vendors revise recent buckets, widened back to the
+// 1st of the month for month-to-date figures.
 // A (day, model) pair absent from Result().days had nothing reported; days
 // outside the window may appear if the vendor sends them.
 //

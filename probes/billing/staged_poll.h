@@ -8,9 +8,12 @@
 
 #include <rapidjson/document.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <expected>
+#include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -18,7 +21,9 @@
 #include <vector>
 
 #include "config/config.h"
+#include "pricing/usage.h"
 #include "probes/billing/billing_poll.h"
+#include "probes/billing/billing_snapshot.h"
 
 namespace llm_exporter::probes::billing::internal {
 
@@ -29,8 +34,13 @@ struct PollContext {
   int page_cap = 20;
 
   std::chrono::sys_days Today() const { return std::chrono::floor<std::chrono::days>(now); }
-  // The trailing window: [today - 2 days, today + 1 day).
-  std::chrono::sys_days WindowStart() const { return Today() - std::chrono::days{2}; }
+  // The trailing window: [today - 2 days, today + 1 day), widened back to the
+  // 1st of the month so that month-to-date figures come from the same poll.
+  std::chrono::sys_days WindowStart() const {
+    auto ymd = std::chrono::year_month_day(Today());
+    return std::min(Today() - std::chrono::days{2},
+                    std::chrono::sys_days(ymd.year() / ymd.month() / 1));
+  }
   std::chrono::sys_days WindowEnd() const { return Today() + std::chrono::days{1}; }
 };
 
@@ -78,8 +88,33 @@ class StagedPoll : public BillingPoll {
   bool failed_ = false;
 };
 
-// "Authorization: Bearer <key>", or nothing for an empty key.
+// "Accept: application/json" and "Authorization: Bearer <key>" (none for an
+// empty key).
 std::vector<std::string> BearerHeaders(const config::Secret& key);
+
+// ModelDay rows keyed by (day, model) while pages are read.
+class ModelDayTable {
+ public:
+  // False (and nothing added) if a sum would overflow.
+  bool AddTokens(std::chrono::sys_days day, std::string_view model, const pricing::Usage& usage,
+                 int64_t requests);
+  bool AddCost(std::chrono::sys_days day, std::string_view model, int64_t nano_usd);
+  // Sorted by day, then model.
+  std::vector<ModelDay> Rows() const;
+
+ private:
+  ModelDay& At(std::chrono::sys_days day, std::string_view model);
+  std::map<std::pair<std::chrono::sys_days, std::string>, ModelDay> rows_;
+};
+
+// Reads a page's `data` array of buckets: each bucket's UTC day (from
+// `day_field`, read by `read_day`) and its results array (`results`, or
+// `result` as the OpenAPI schemas name it), handed to `on_result`.
+using DayReader = std::optional<std::chrono::sys_days> (*)(std::string_view);
+std::expected<void, std::string> ForEachResult(
+    const rapidjson::Value& root, std::string_view day_field, DayReader read_day,
+    const std::function<std::expected<void, std::string>(std::chrono::sys_days,
+                                                         const rapidjson::Value&)>& on_result);
 
 // The kinds (one file each).
 std::unique_ptr<BillingPoll> NewOpenAiOrgPoll(const PollContext& context);

@@ -1,0 +1,66 @@
+#pragma once
+
+// Receives billing polls (the poller's observer), keeps each vendor's last
+// snapshot with the vendor's model names mapped onto bounded labels, and
+// renders the llm_billing_* series of spec §4 at scrape time.
+
+#include <prometheus/metric_family.h>
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "pricing/price_book.h"
+#include "probes/billing/billing_poller.h"
+
+namespace llm_exporter::exporter {
+
+// One (model label, UTC day) of a vendor's report, summed over the vendor's
+// model names that map onto the label.
+struct VendorDay {
+  std::optional<int64_t> cost_nano_usd;
+  std::optional<pricing::Usage> tokens;
+  int64_t requests = 0;
+};
+
+struct VendorBilling {
+  std::string kind;
+  int64_t polls = 0;
+  std::map<std::string, int64_t> failures;  // by reason
+  bool up = false;
+  std::optional<std::chrono::system_clock::time_point> last_success;
+  std::string last_error;
+  std::optional<probes::billing::BillingSnapshot> snapshot;  // the last good one
+  std::map<std::pair<std::string, std::chrono::sys_days>, VendorDay> days;  // (label, day)
+};
+
+// The label for a vendor's own model name: the configured model it names (a
+// probe's model or an exact model of the vendor's price table, directly or as
+// a dated snapshot of it), else "other". Keeps label values bounded by config.
+std::string ModelLabel(const std::set<std::string>& known, const std::string& vendor_model);
+std::set<std::string> KnownModels(const config::Config& config, const config::VendorConfig& vendor,
+                                  const pricing::PriceBook& prices);
+
+class BillingStore : public probes::billing::BillingObserver {
+ public:
+  // The vendors with billing and their known models (start-up and reload).
+  void SetVendors(const config::Config& config, const pricing::PriceBook& prices);
+  void OnPoll(const std::string& vendor, const probes::billing::BillingSnapshot* snapshot,
+              const probes::billing::PollError* error) override;
+
+  std::map<std::string, VendorBilling> Snapshot() const;
+  std::vector<prometheus::MetricFamily> Collect(std::chrono::system_clock::time_point now) const;
+
+ private:
+  mutable std::mutex mutex_;
+  std::map<std::string, std::set<std::string>> known_;  // vendor -> model labels
+  std::map<std::string, VendorBilling> vendors_;
+};
+
+}  // namespace llm_exporter::exporter

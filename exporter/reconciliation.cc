@@ -1,0 +1,228 @@
+#include "exporter/reconciliation.h"
+
+#include <cstdio>
+#include <set>
+#include <sstream>
+
+#include "exporter/exposition.h"
+#include "exporter/html.h"
+#include "pricing/cost.h"
+
+namespace llm_exporter::exporter {
+namespace {
+
+using prometheus::ClientMetric;
+using prometheus::MetricFamily;
+
+std::string JsonString(std::string_view text) {
+  std::string out = "\"";
+  for (unsigned char c : text) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20) {
+      char buffer[8];
+      std::snprintf(buffer, sizeof buffer, "\\u%04x", c);
+      out += buffer;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out + "\"";
+}
+
+std::string Ratio(const std::optional<double>& ratio) {
+  if (!ratio) return "null";
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%.6g", *ratio);
+  return buffer;
+}
+
+std::string Percent(const std::optional<double>& ratio) {
+  if (!ratio) return "-";
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%+.2f %%", *ratio * 100);
+  return buffer;
+}
+
+}  // namespace
+
+std::string_view VerdictExplanation(pricing::Verdict verdict) {
+  switch (verdict) {
+    case pricing::Verdict::kMatch: return "the vendor's figures agree with what this exporter saw";
+    case pricing::Verdict::kCoverage:
+      return "coverage: the vendor counted tokens this exporter never saw (traffic that bypassed "
+             "the proxy, or another client using the key)";
+    case pricing::Verdict::kPrice:
+      return "price: the vendor charges a different price for the tokens it counted than our "
+             "price table says (a wrong or stale price)";
+    case pricing::Verdict::kCoverageAndPrice: return "both a coverage gap and a price difference";
+    case pricing::Verdict::kLocalOnly:
+      return "the vendor reports nothing yet for traffic this exporter saw (reporting delay?)";
+    case pricing::Verdict::kNoVendorData: return "no vendor figures";
+  }
+  return "";
+}
+
+std::vector<ReconciliationRow> BuildReconciliation(
+    const config::Config& config, const pricing::PriceBook& prices, const pricing::Ledger& ledger,
+    const std::map<std::string, VendorBilling>& billing, std::chrono::system_clock::time_point now) {
+  std::vector<ReconciliationRow> rows;
+  auto today = pricing::UtcDay(now);
+  for (const auto& vendor : config.vendors) {
+    // Kinds that report per model. Instances with billing disabled (fleets)
+    // still export their local side for the fleet's recording rules.
+    if (!vendor.billing || (vendor.billing->kind != config::BillingKind::kOpenAiOrg &&
+                            vendor.billing->kind != config::BillingKind::kAnthropicAdmin)) {
+      continue;
+    }
+    auto b = billing.find(vendor.name);
+    const VendorBilling* vendor_billing =
+        b != billing.end() && b->second.snapshot ? &b->second : nullptr;
+    std::set<std::string> known = KnownModels(config, vendor, prices);
+    for (auto [window, day] : {std::pair{"today", today}, {"yesterday", today - std::chrono::days(1)}}) {
+      std::map<std::string, ReconciliationRow> by_model;
+      for (const auto& row : ledger.Day(day)) {
+        if (row.vendor != vendor.name) continue;
+        auto& r = by_model[ModelLabel(known, row.model)];
+        r.local.requests += row.totals.requests;
+        r.local.unpriced_requests += row.totals.unpriced_requests;
+        r.local.tokens += row.totals.tokens;
+        r.local.cost_nano_usd += row.totals.cost_nano_usd;
+      }
+      if (vendor_billing != nullptr) {
+        for (const auto& [key, vendor_day] : vendor_billing->days) {
+          if (key.second == day) by_model[key.first].vendor_day = vendor_day;
+        }
+      }
+      for (auto& [model, r] : by_model) {
+        r.vendor = vendor.name;
+        r.model = model;
+        r.window = window;
+        r.day = day;
+        pricing::ReconcileInput in;
+        in.local_tokens = r.local.tokens;
+        in.local_cost_nano_usd = r.local.cost_nano_usd;
+        in.local_requests = r.local.requests;
+        in.vendor_requests = r.vendor_day.requests;
+        in.vendor_cost_nano_usd = r.vendor_day.cost_nano_usd;
+        in.vendor_tokens = r.vendor_day.tokens;
+        in.price = model == "other" ? nullptr
+                                    : prices.Find(vendor.price_table, model, std::chrono::sys_seconds(day));
+        // With a report, a model the vendor does not list for the day is zero.
+        if (vendor_billing != nullptr && !in.vendor_cost_nano_usd && !in.vendor_tokens) {
+          in.vendor_cost_nano_usd = 0;
+          in.vendor_tokens = pricing::Usage{};
+        }
+        r.result = pricing::Reconcile(in);
+        rows.push_back(std::move(r));
+      }
+    }
+  }
+  return rows;
+}
+
+std::vector<MetricFamily> ReconciliationMetrics(const std::vector<ReconciliationRow>& rows) {
+  const auto gauge = prometheus::MetricType::Gauge;
+  MetricFamily local = NewFamily(
+      "llm_reconciliation_local_cost_usd",
+      "What this exporter's ledger says was spent (all sources), per UTC day window.", gauge);
+  MetricFamily vendor = NewFamily("llm_reconciliation_vendor_cost_usd",
+                                  "What the vendor reports was spent, per UTC day window.", gauge);
+  MetricFamily drift = NewFamily(
+      "llm_reconciliation_drift_ratio",
+      "(vendor - local) / vendor cost; absent when the vendor reports no cost.", gauge);
+  MetricFamily token_drift = NewFamily(
+      "llm_reconciliation_token_drift_ratio",
+      "(vendor - local) / vendor tokens by type; absent when the vendor reports 0.", gauge);
+  for (const auto& r : rows) {
+    std::vector<std::pair<std::string, std::string>> labels = {
+        {"model", r.model}, {"vendor", r.vendor}, {"window", r.window}};
+    local.metric.push_back(Sample(pricing::NanoToUsd(r.local.cost_nano_usd), labels));
+    if (r.result.verdict != pricing::Verdict::kNoVendorData) {
+      vendor.metric.push_back(
+          Sample(pricing::NanoToUsd(r.vendor_day.cost_nano_usd.value_or(0)), labels));
+    }
+    if (r.result.cost_drift_ratio) drift.metric.push_back(Sample(*r.result.cost_drift_ratio, labels));
+    for (const auto& t : r.result.token_drift) {
+      if (!t.ratio) continue;
+      token_drift.metric.push_back(Sample(
+          *t.ratio, {{"model", r.model}, {"type", t.type}, {"vendor", r.vendor}, {"window", r.window}}));
+    }
+  }
+  return {local, vendor, drift, token_drift};
+}
+
+std::string ReconciliationJson(const std::vector<ReconciliationRow>& rows) {
+  std::ostringstream out;
+  out << "{\"rows\":[";
+  bool first = true;
+  for (const auto& r : rows) {
+    out << (first ? "" : ",") << "\n{\"vendor\":" << JsonString(r.vendor)
+        << ",\"model\":" << JsonString(r.model) << ",\"window\":" << JsonString(r.window)
+        << ",\"day\":" << JsonString(pricing::FormatDay(r.day))
+        << ",\"local_cost_usd\":" << JsonString(pricing::NanoUsdToString(r.local.cost_nano_usd))
+        << ",\"vendor_cost_usd\":"
+        << (r.vendor_day.cost_nano_usd ? JsonString(pricing::NanoUsdToString(*r.vendor_day.cost_nano_usd))
+                                       : "null")
+        << ",\"vendor_tokens_at_our_prices_usd\":"
+        << (r.result.vendor_tokens_at_our_prices_nano_usd
+                ? JsonString(pricing::NanoUsdToString(*r.result.vendor_tokens_at_our_prices_nano_usd))
+                : "null")
+        << ",\"drift_ratio\":" << Ratio(r.result.cost_drift_ratio)
+        << ",\"price_drift_ratio\":" << Ratio(r.result.price_drift_ratio)
+        << ",\"local_requests\":" << r.local.requests << ",\"token_drift\":{";
+    bool first_type = true;
+    for (const auto& t : r.result.token_drift) {
+      out << (first_type ? "" : ",") << JsonString(t.type) << ":{\"local\":" << t.local
+          << ",\"vendor\":" << t.vendor << ",\"ratio\":" << Ratio(t.ratio) << "}";
+      first_type = false;
+    }
+    out << "},\"verdict\":" << JsonString(pricing::VerdictName(r.result.verdict))
+        << ",\"explanation\":" << JsonString(VerdictExplanation(r.result.verdict)) << "}";
+    first = false;
+  }
+  out << "\n]}\n";
+  return out.str();
+}
+
+std::string ReconciliationTable(const std::vector<ReconciliationRow>& rows) {
+  if (rows.empty()) {
+    return "<p>No reconciliation yet: it needs a vendor with <code>openai_org</code> or "
+           "<code>anthropic_admin</code> billing and one successful poll.</p>\n";
+  }
+  std::ostringstream html;
+  html << "<table><tr><th>Vendor</th><th>Model</th><th>Window</th><th>Local cost (USD)</th>"
+          "<th>Vendor cost (USD)</th><th>Drift</th><th>Input token drift</th>"
+          "<th>Output token drift</th><th>Vendor tokens at our prices</th><th>Verdict</th></tr>\n";
+  for (const auto& r : rows) {
+    std::optional<double> input, output;
+    for (const auto& t : r.result.token_drift) {
+      if (t.type == "input") input = t.ratio;
+      if (t.type == "output") output = t.ratio;
+    }
+    bool ok = r.result.verdict == pricing::Verdict::kMatch;
+    html << "<tr><td>" << HtmlEscape(r.vendor) << "</td><td>" << HtmlEscape(r.model) << "</td><td>"
+         << r.window << " (" << pricing::FormatDay(r.day) << ")</td><td>"
+         << pricing::NanoUsdToString(r.local.cost_nano_usd) << "</td><td>"
+         << (r.vendor_day.cost_nano_usd ? pricing::NanoUsdToString(*r.vendor_day.cost_nano_usd) : "-")
+         << "</td><td>" << Percent(r.result.cost_drift_ratio) << "</td><td>" << Percent(input)
+         << "</td><td>" << Percent(output) << "</td><td>"
+         << (r.result.vendor_tokens_at_our_prices_nano_usd
+                 ? pricing::NanoUsdToString(*r.result.vendor_tokens_at_our_prices_nano_usd)
+                 : "-")
+         << "</td><td class=\"" << (ok ? "ok" : "bad") << "\" title=\""
+         << HtmlEscape(VerdictExplanation(r.result.verdict)) << "\">"
+         << HtmlEscape(pricing::VerdictName(r.result.verdict)) << "</td></tr>\n";
+  }
+  html << "</table>\n<ul>\n";
+  for (auto v : {pricing::Verdict::kMatch, pricing::Verdict::kCoverage, pricing::Verdict::kPrice,
+                 pricing::Verdict::kLocalOnly}) {
+    html << "<li><b>" << pricing::VerdictName(v) << "</b>: " << HtmlEscape(VerdictExplanation(v))
+         << "</li>\n";
+  }
+  html << "</ul>\n";
+  return html.str();
+}
+
+}  // namespace llm_exporter::exporter
