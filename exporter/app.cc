@@ -116,7 +116,8 @@ void App::Apply(const Loaded& loaded) {
   if (billing_poller_) {
     std::vector<probes::billing::BillingTarget> targets;
     for (const auto& vendor : loaded.config->vendors) {
-      if (vendor.billing && vendor.billing->enabled) targets.push_back({vendor.name, *vendor.billing});
+      if (vendor.billing && vendor.billing->enabled)
+        targets.push_back({vendor.name, *vendor.billing});
     }
     billing_poller_->Update(std::move(targets));
   }
@@ -230,19 +231,17 @@ std::vector<prometheus::MetricFamily> App::DerivedMetrics() const {
   if (!config || !scheduler_) return out;
   auto now = clock_.Wall();
 
-  prometheus::MetricFamily budget =
-      NewFamily("llm_probe_budget_remaining_usd",
-                "What synthetic probes may still spend today (UTC), in USD.",
-                prometheus::MetricType::Gauge);
+  prometheus::MetricFamily budget = NewFamily(
+      "llm_probe_budget_remaining_usd",
+      "What synthetic probes may still spend today (UTC), in USD.", prometheus::MetricType::Gauge);
   budget.metric.push_back(
       Sample(pricing::NanoToUsd(scheduler_->budget().RemainingNanoUsd(pricing::UtcDay(now)))));
   out.push_back(budget);
 
   // Prices of the models that probes and routes use, next to their spend.
-  prometheus::MetricFamily price =
-      NewFamily("llm_model_price_usd_per_million_tokens",
-                "Price in effect now, USD per million tokens, by token type.",
-                prometheus::MetricType::Gauge);
+  prometheus::MetricFamily price = NewFamily(
+      "llm_model_price_usd_per_million_tokens",
+      "Price in effect now, USD per million tokens, by token type.", prometheus::MetricType::Gauge);
   std::set<std::pair<std::string, std::string>> seen;
   auto add = [&](const pricing::PriceRow& row, const std::string& model) {
     if (!seen.insert({row.table, model}).second) return;
@@ -308,7 +307,8 @@ td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left}.bad{color:#b00}.o
 </head><body><h1>Reconciliation</h1><p><a href="/">Status</a> · <a href="/reconcile?format=json">JSON</a></p>
 <p>This exporter's ledger (probes and proxy) against the vendor's own usage and cost reports, per UTC day.
 Drift is (vendor &minus; local) / vendor.</p>
-)") + ReconciliationTable(rows) + "</body></html>\n";
+)") + ReconciliationTable(rows) +
+                  "</body></html>\n";
   return response;
 }
 

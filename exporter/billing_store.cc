@@ -12,11 +12,16 @@ using prometheus::MetricFamily;
 using prometheus::MetricType;
 
 constexpr probes::billing::PollErrorReason kReasons[] = {
-    probes::billing::PollErrorReason::kTimeout,  probes::billing::PollErrorReason::kConnect,
-    probes::billing::PollErrorReason::kTls,      probes::billing::PollErrorReason::kHttp4xx,
-    probes::billing::PollErrorReason::kHttp429,  probes::billing::PollErrorReason::kHttp5xx,
-    probes::billing::PollErrorReason::kAuth,     probes::billing::PollErrorReason::kInvalidResponse,
-    probes::billing::PollErrorReason::kUnsupported, probes::billing::PollErrorReason::kPageCap};
+    probes::billing::PollErrorReason::kTimeout,
+    probes::billing::PollErrorReason::kConnect,
+    probes::billing::PollErrorReason::kTls,
+    probes::billing::PollErrorReason::kHttp4xx,
+    probes::billing::PollErrorReason::kHttp429,
+    probes::billing::PollErrorReason::kHttp5xx,
+    probes::billing::PollErrorReason::kAuth,
+    probes::billing::PollErrorReason::kInvalidResponse,
+    probes::billing::PollErrorReason::kUnsupported,
+    probes::billing::PollErrorReason::kPageCap};
 
 }  // namespace
 
@@ -104,11 +109,11 @@ std::map<std::string, VendorBilling> BillingStore::Snapshot() const {
 
 std::vector<MetricFamily> BillingStore::Collect(std::chrono::system_clock::time_point now) const {
   std::lock_guard lock(mutex_);
-  MetricFamily up = NewFamily("llm_billing_up", "Whether the last billing poll succeeded.",
-                              MetricType::Gauge);
-  MetricFamily last = NewFamily("llm_billing_last_success_timestamp_seconds",
-                                "When the last successful billing poll finished.",
-                                MetricType::Gauge);
+  MetricFamily up =
+      NewFamily("llm_billing_up", "Whether the last billing poll succeeded.", MetricType::Gauge);
+  MetricFamily last =
+      NewFamily("llm_billing_last_success_timestamp_seconds",
+                "When the last successful billing poll finished.", MetricType::Gauge);
   MetricFamily polls = NewFamily("llm_billing_polls_total", "Billing polls.", MetricType::Counter);
   MetricFamily failures = NewFamily("llm_billing_poll_failures_total",
                                     "Failed billing polls by reason.", MetricType::Counter);
@@ -119,11 +124,11 @@ std::vector<MetricFamily> BillingStore::Collect(std::chrono::system_clock::time_
                                   "Tokens the vendor reports for the current UTC day or month to "
                                   "date.",
                                   MetricType::Gauge);
-  MetricFamily balance = NewFamily("llm_billing_balance",
-                                   "Balance the vendor reports, in the named currency.",
-                                   MetricType::Gauge);
-  MetricFamily limit = NewFamily("llm_billing_limit_usd", "Spending limit the vendor reports.",
-                                 MetricType::Gauge);
+  MetricFamily balance =
+      NewFamily("llm_billing_balance", "Balance the vendor reports, in the named currency.",
+                MetricType::Gauge);
+  MetricFamily limit =
+      NewFamily("llm_billing_limit_usd", "Spending limit the vendor reports.", MetricType::Gauge);
   MetricFamily used = NewFamily("llm_billing_used_usd",
                                 "Usage the vendor reports against the limit (gateways: lifetime).",
                                 MetricType::Gauge);
@@ -133,21 +138,24 @@ std::vector<MetricFamily> BillingStore::Collect(std::chrono::system_clock::time_
   for (const auto& [vendor, v] : vendors_) {
     up.metric.push_back(Sample(v.up ? 1 : 0, {{"vendor", vendor}}));
     if (v.last_success) {
-      last.metric.push_back(Sample(
-          std::chrono::duration<double>(v.last_success->time_since_epoch()).count(),
-          {{"vendor", vendor}}));
+      last.metric.push_back(
+          Sample(std::chrono::duration<double>(v.last_success->time_since_epoch()).count(),
+                 {{"vendor", vendor}}));
     }
     polls.metric.push_back(Sample(static_cast<double>(v.polls), {{"vendor", vendor}}));
     for (const auto& [reason, n] : v.failures) {
-      failures.metric.push_back(Sample(static_cast<double>(n), {{"reason", reason}, {"vendor", vendor}}));
+      failures.metric.push_back(
+          Sample(static_cast<double>(n), {{"reason", reason}, {"vendor", vendor}}));
     }
     // Per model and period, summed exactly before becoming floats.
-    std::map<std::pair<std::string, std::string>, std::pair<std::optional<int64_t>, std::optional<pricing::Usage>>> periods;
+    std::map<std::pair<std::string, std::string>,
+             std::pair<std::optional<int64_t>, std::optional<pricing::Usage>>>
+        periods;
     for (const auto& [key, day] : v.days) {
       const auto& [model, date] = key;
       for (const char* period : {"day", "month"}) {
         bool in = std::string_view(period) == "day" ? date == today
-                                                     : date >= month_start && date <= today;
+                                                    : date >= month_start && date <= today;
         if (!in) continue;
         auto& [c, t] = periods[{model, period}];
         if (day.cost_nano_usd) c = c.value_or(0) + *day.cost_nano_usd;
@@ -162,29 +170,31 @@ std::vector<MetricFamily> BillingStore::Collect(std::chrono::system_clock::time_
       const auto& [c, t] = figures;
       if (c) {
         cost.metric.push_back(Sample(pricing::NanoToUsd(*c),
-                                    {{"model", model}, {"period", period}, {"vendor", vendor}}));
+                                     {{"model", model}, {"period", period}, {"vendor", vendor}}));
       }
       if (t) {
-        for (auto [type, value] :
-             {std::pair<const char*, int64_t>{"input", t->input}, {"cached_input", t->cached_input},
-              {"cache_write", t->cache_write_5m + t->cache_write_1h}, {"output", t->output}}) {
-          tokens.metric.push_back(Sample(static_cast<double>(value), {{"model", model},
-                                                                     {"period", period},
-                                                                     {"type", type},
-                                                                     {"vendor", vendor}}));
+        for (auto [type, value] : {std::pair<const char*, int64_t>{"input", t->input},
+                                   {"cached_input", t->cached_input},
+                                   {"cache_write", t->cache_write_5m + t->cache_write_1h},
+                                   {"output", t->output}}) {
+          tokens.metric.push_back(
+              Sample(static_cast<double>(value),
+                     {{"model", model}, {"period", period}, {"type", type}, {"vendor", vendor}}));
         }
       }
     }
     if (v.snapshot) {
       for (const auto& b : v.snapshot->balances) {
         balance.metric.push_back(Sample(static_cast<double>(b.total_nano) / 1e9,
-                                       {{"currency", b.currency}, {"vendor", vendor}}));
+                                        {{"currency", b.currency}, {"vendor", vendor}}));
       }
       if (v.snapshot->limit_nano_usd) {
-        limit.metric.push_back(Sample(pricing::NanoToUsd(*v.snapshot->limit_nano_usd), {{"vendor", vendor}}));
+        limit.metric.push_back(
+            Sample(pricing::NanoToUsd(*v.snapshot->limit_nano_usd), {{"vendor", vendor}}));
       }
       if (v.snapshot->used_nano_usd) {
-        used.metric.push_back(Sample(pricing::NanoToUsd(*v.snapshot->used_nano_usd), {{"vendor", vendor}}));
+        used.metric.push_back(
+            Sample(pricing::NanoToUsd(*v.snapshot->used_nano_usd), {{"vendor", vendor}}));
       }
     }
   }

@@ -36,7 +36,7 @@ struct VendorBilling {
   bool up = false;
   std::optional<std::chrono::system_clock::time_point> last_success;
   std::string last_error;
-  std::optional<probes::billing::BillingSnapshot> snapshot;  // the last good one
+  std::optional<probes::billing::BillingSnapshot> snapshot;                 // the last good one
   std::map<std::pair<std::string, std::chrono::sys_days>, VendorDay> days;  // (label, day)
 };
 

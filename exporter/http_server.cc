@@ -1,21 +1,21 @@
 #include "exporter/http_server.h"
 
+#include <arpa/inet.h>
 #include <civetweb.h>
 #include <crypt.h>
-#include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
-#include <unistd.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <charconv>
-#include <thread>
 #include <cstring>
 #include <fstream>
 #include <memory>
 #include <sstream>
+#include <thread>
 
 #include "config/log.h"
 

@@ -69,13 +69,13 @@ ProbeStore::ProbeStore(prometheus::Registry& registry, TrafficMetrics& traffic)
                         .Name("llm_probe_last_success_timestamp_seconds")
                         .Help("When the last successful probe run started.")
                         .Register(registry)),
-      schedule_delay_(prometheus::BuildHistogram()
-                          .Name("llm_exporter_probe_schedule_delay_seconds")
-                          .Help("How late scheduled probe runs started.")
-                          .Register(registry)
-                          .Add({}, prometheus::Histogram::BucketBoundaries{
-                                       0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1,
-                                       2, 5})) {}
+      schedule_delay_(
+          prometheus::BuildHistogram()
+              .Name("llm_exporter_probe_schedule_delay_seconds")
+              .Help("How late scheduled probe runs started.")
+              .Register(registry)
+              .Add({}, prometheus::Histogram::BucketBoundaries{0.001, 0.002, 0.005, 0.01, 0.02,
+                                                               0.05, 0.1, 0.2, 0.5, 1, 2, 5})) {}
 
 ProbeStore::Series ProbeStore::AddSeries(const probes::ProbeSpec& spec) {
   Series s;

@@ -49,24 +49,28 @@ std::string Percent(const std::optional<double>& ratio) {
 
 std::string_view VerdictExplanation(pricing::Verdict verdict) {
   switch (verdict) {
-    case pricing::Verdict::kMatch: return "the vendor's figures agree with what this exporter saw";
+    case pricing::Verdict::kMatch:
+      return "the vendor's figures agree with what this exporter saw";
     case pricing::Verdict::kCoverage:
       return "coverage: the vendor counted tokens this exporter never saw (traffic that bypassed "
              "the proxy, or another client using the key)";
     case pricing::Verdict::kPrice:
       return "price: the vendor charges a different price for the tokens it counted than our "
              "price table says (a wrong or stale price)";
-    case pricing::Verdict::kCoverageAndPrice: return "both a coverage gap and a price difference";
+    case pricing::Verdict::kCoverageAndPrice:
+      return "both a coverage gap and a price difference";
     case pricing::Verdict::kLocalOnly:
       return "the vendor reports nothing yet for traffic this exporter saw (reporting delay?)";
-    case pricing::Verdict::kNoVendorData: return "no vendor figures";
+    case pricing::Verdict::kNoVendorData:
+      return "no vendor figures";
   }
   return "";
 }
 
 std::vector<ReconciliationRow> BuildReconciliation(
     const config::Config& config, const pricing::PriceBook& prices, const pricing::Ledger& ledger,
-    const std::map<std::string, VendorBilling>& billing, std::chrono::system_clock::time_point now) {
+    const std::map<std::string, VendorBilling>& billing,
+    std::chrono::system_clock::time_point now) {
   std::vector<ReconciliationRow> rows;
   auto today = pricing::UtcDay(now);
   for (const auto& vendor : config.vendors) {
@@ -80,7 +84,8 @@ std::vector<ReconciliationRow> BuildReconciliation(
     const VendorBilling* vendor_billing =
         b != billing.end() && b->second.snapshot ? &b->second : nullptr;
     std::set<std::string> known = KnownModels(config, vendor, prices);
-    for (auto [window, day] : {std::pair{"today", today}, {"yesterday", today - std::chrono::days(1)}}) {
+    for (auto [window, day] :
+         {std::pair{"today", today}, {"yesterday", today - std::chrono::days(1)}}) {
       std::map<std::string, ReconciliationRow> by_model;
       for (const auto& row : ledger.Day(day)) {
         if (row.vendor != vendor.name) continue;
@@ -107,8 +112,9 @@ std::vector<ReconciliationRow> BuildReconciliation(
         in.vendor_requests = r.vendor_day.requests;
         in.vendor_cost_nano_usd = r.vendor_day.cost_nano_usd;
         in.vendor_tokens = r.vendor_day.tokens;
-        in.price = model == "other" ? nullptr
-                                    : prices.Find(vendor.price_table, model, std::chrono::sys_seconds(day));
+        in.price = model == "other"
+                       ? nullptr
+                       : prices.Find(vendor.price_table, model, std::chrono::sys_seconds(day));
         // With a report, a model the vendor does not list for the day is zero.
         if (vendor_billing != nullptr && !in.vendor_cost_nano_usd && !in.vendor_tokens) {
           in.vendor_cost_nano_usd = 0;
@@ -129,9 +135,9 @@ std::vector<MetricFamily> ReconciliationMetrics(const std::vector<Reconciliation
       "What this exporter's ledger says was spent (all sources), per UTC day window.", gauge);
   MetricFamily vendor = NewFamily("llm_reconciliation_vendor_cost_usd",
                                   "What the vendor reports was spent, per UTC day window.", gauge);
-  MetricFamily drift = NewFamily(
-      "llm_reconciliation_drift_ratio",
-      "(vendor - local) / vendor cost; absent when the vendor reports no cost.", gauge);
+  MetricFamily drift =
+      NewFamily("llm_reconciliation_drift_ratio",
+                "(vendor - local) / vendor cost; absent when the vendor reports no cost.", gauge);
   MetricFamily token_drift = NewFamily(
       "llm_reconciliation_token_drift_ratio",
       "(vendor - local) / vendor tokens by type; absent when the vendor reports 0.", gauge);
@@ -143,11 +149,13 @@ std::vector<MetricFamily> ReconciliationMetrics(const std::vector<Reconciliation
       vendor.metric.push_back(
           Sample(pricing::NanoToUsd(r.vendor_day.cost_nano_usd.value_or(0)), labels));
     }
-    if (r.result.cost_drift_ratio) drift.metric.push_back(Sample(*r.result.cost_drift_ratio, labels));
+    if (r.result.cost_drift_ratio)
+      drift.metric.push_back(Sample(*r.result.cost_drift_ratio, labels));
     for (const auto& t : r.result.token_drift) {
       if (!t.ratio) continue;
       token_drift.metric.push_back(Sample(
-          *t.ratio, {{"model", r.model}, {"type", t.type}, {"vendor", r.vendor}, {"window", r.window}}));
+          *t.ratio,
+          {{"model", r.model}, {"type", t.type}, {"vendor", r.vendor}, {"window", r.window}}));
     }
   }
   return {local, vendor, drift, token_drift};
@@ -163,11 +171,13 @@ std::string ReconciliationJson(const std::vector<ReconciliationRow>& rows) {
         << ",\"day\":" << JsonString(pricing::FormatDay(r.day))
         << ",\"local_cost_usd\":" << JsonString(pricing::NanoUsdToString(r.local.cost_nano_usd))
         << ",\"vendor_cost_usd\":"
-        << (r.vendor_day.cost_nano_usd ? JsonString(pricing::NanoUsdToString(*r.vendor_day.cost_nano_usd))
-                                       : "null")
+        << (r.vendor_day.cost_nano_usd
+                ? JsonString(pricing::NanoUsdToString(*r.vendor_day.cost_nano_usd))
+                : "null")
         << ",\"vendor_tokens_at_our_prices_usd\":"
         << (r.result.vendor_tokens_at_our_prices_nano_usd
-                ? JsonString(pricing::NanoUsdToString(*r.result.vendor_tokens_at_our_prices_nano_usd))
+                ? JsonString(
+                      pricing::NanoUsdToString(*r.result.vendor_tokens_at_our_prices_nano_usd))
                 : "null")
         << ",\"drift_ratio\":" << Ratio(r.result.cost_drift_ratio)
         << ",\"price_drift_ratio\":" << Ratio(r.result.price_drift_ratio)
@@ -205,7 +215,8 @@ std::string ReconciliationTable(const std::vector<ReconciliationRow>& rows) {
     html << "<tr><td>" << HtmlEscape(r.vendor) << "</td><td>" << HtmlEscape(r.model) << "</td><td>"
          << r.window << " (" << pricing::FormatDay(r.day) << ")</td><td>"
          << pricing::NanoUsdToString(r.local.cost_nano_usd) << "</td><td>"
-         << (r.vendor_day.cost_nano_usd ? pricing::NanoUsdToString(*r.vendor_day.cost_nano_usd) : "-")
+         << (r.vendor_day.cost_nano_usd ? pricing::NanoUsdToString(*r.vendor_day.cost_nano_usd)
+                                        : "-")
          << "</td><td>" << Percent(r.result.cost_drift_ratio) << "</td><td>" << Percent(input)
          << "</td><td>" << Percent(output) << "</td><td>"
          << (r.result.vendor_tokens_at_our_prices_nano_usd

@@ -33,7 +33,8 @@ std::vector<ReconciliationRow> BuildReconciliation(
     const config::Config& config, const pricing::PriceBook& prices, const pricing::Ledger& ledger,
     const std::map<std::string, VendorBilling>& billing, std::chrono::system_clock::time_point now);
 
-std::vector<prometheus::MetricFamily> ReconciliationMetrics(const std::vector<ReconciliationRow>& rows);
+std::vector<prometheus::MetricFamily> ReconciliationMetrics(
+    const std::vector<ReconciliationRow>& rows);
 std::string ReconciliationJson(const std::vector<ReconciliationRow>& rows);
 // An HTML table (no page frame), for /reconcile and the status page.
 std::string ReconciliationTable(const std::vector<ReconciliationRow>& rows);

@@ -17,18 +17,26 @@ std::optional<double> Ratio(int64_t vendor, int64_t local) {
   return static_cast<double>(vendor - local) / static_cast<double>(vendor);
 }
 
-int64_t InputSide(const Usage& u) { return u.input + u.cached_input + u.cache_write_5m + u.cache_write_1h; }
+int64_t InputSide(const Usage& u) {
+  return u.input + u.cached_input + u.cache_write_5m + u.cache_write_1h;
+}
 
 }  // namespace
 
 std::string_view VerdictName(Verdict verdict) {
   switch (verdict) {
-    case Verdict::kMatch: return "match";
-    case Verdict::kCoverage: return "coverage";
-    case Verdict::kPrice: return "price";
-    case Verdict::kCoverageAndPrice: return "coverage+price";
-    case Verdict::kLocalOnly: return "local_only";
-    case Verdict::kNoVendorData: return "no_vendor_data";
+    case Verdict::kMatch:
+      return "match";
+    case Verdict::kCoverage:
+      return "coverage";
+    case Verdict::kPrice:
+      return "price";
+    case Verdict::kCoverageAndPrice:
+      return "coverage+price";
+    case Verdict::kLocalOnly:
+      return "local_only";
+    case Verdict::kNoVendorData:
+      return "no_vendor_data";
   }
   return "no_vendor_data";
 }
@@ -51,8 +59,8 @@ ReconcileResult Reconcile(const ReconcileInput& in, double tolerance) {
     // Coverage: the vendor counted more tokens than we saw.
     int64_t vendor_total = InputSide(v) + v.output;
     int64_t local_total = InputSide(l) + l.output;
-    if (vendor_total > local_total &&
-        static_cast<double>(vendor_total - local_total) > tolerance * static_cast<double>(vendor_total)) {
+    if (vendor_total > local_total && static_cast<double>(vendor_total - local_total) >
+                                          tolerance * static_cast<double>(vendor_total)) {
       out.coverage_gap = true;
     }
     if (in.price != nullptr && in.vendor_cost_nano_usd) {
@@ -72,8 +80,9 @@ ReconcileResult Reconcile(const ReconcileInput& in, double tolerance) {
     if (out.cost_drift_ratio && *out.cost_drift_ratio > tolerance) out.coverage_gap = true;
   }
   bool vendor_data = in.vendor_cost_nano_usd || in.vendor_tokens;
-  bool vendor_empty = (!in.vendor_cost_nano_usd || *in.vendor_cost_nano_usd == 0) &&
-                      (!in.vendor_tokens || InputSide(*in.vendor_tokens) + in.vendor_tokens->output == 0);
+  bool vendor_empty =
+      (!in.vendor_cost_nano_usd || *in.vendor_cost_nano_usd == 0) &&
+      (!in.vendor_tokens || InputSide(*in.vendor_tokens) + in.vendor_tokens->output == 0);
   if (!vendor_data) {
     out.verdict = Verdict::kNoVendorData;
   } else if (vendor_empty && (in.local_requests > 0 || in.local_cost_nano_usd > 0)) {

@@ -33,11 +33,11 @@ struct ReconcileInput {
 };
 
 enum class Verdict {
-  kMatch,        // within tolerance
-  kCoverage,     // the vendor saw traffic we did not
-  kPrice,        // the vendor charges other prices than ours
+  kMatch,     // within tolerance
+  kCoverage,  // the vendor saw traffic we did not
+  kPrice,     // the vendor charges other prices than ours
   kCoverageAndPrice,
-  kLocalOnly,    // we saw traffic the vendor does not (yet) report
+  kLocalOnly,  // we saw traffic the vendor does not (yet) report
   kNoVendorData,
 };
 std::string_view VerdictName(Verdict verdict);
@@ -50,8 +50,8 @@ struct TokenDrift {
 };
 
 struct ReconcileResult {
-  std::optional<double> cost_drift_ratio;   // nullopt when the vendor reports no cost
-  std::vector<TokenDrift> token_drift;      // empty without vendor tokens
+  std::optional<double> cost_drift_ratio;  // nullopt when the vendor reports no cost
+  std::vector<TokenDrift> token_drift;     // empty without vendor tokens
   std::optional<int64_t> vendor_tokens_at_our_prices_nano_usd;
   std::optional<double> price_drift_ratio;  // vendor cost vs its tokens at our prices
   bool coverage_gap = false;

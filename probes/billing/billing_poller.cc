@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "config/log.h"
+#include "probes/transport.h"
 
 namespace llm_exporter::probes::billing {
 namespace {
@@ -204,30 +205,20 @@ void BillingPoller::OnTransferDone(const std::string& name, Vendor& vendor, CURL
   curl_easy_getinfo(transfer->easy, CURLINFO_RESPONSE_CODE, &status);
   std::optional<PollError> error;
   const std::string endpoint(Endpoint(transfer->url));
-  switch (code) {
-    case CURLE_OK:
+  const std::string detail = endpoint + ": " + curl_easy_strerror(code);
+  switch (ClassifyCurlCode(code)) {
+    case TransportFailure::kNone:
       break;
-    case CURLE_OPERATION_TIMEDOUT:
+    case TransportFailure::kTimeout:
       error = PollError{PollErrorReason::kTimeout, endpoint + ": timed out", std::nullopt};
       break;
-    case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_COULDNT_RESOLVE_PROXY:
-    case CURLE_COULDNT_CONNECT:
-      error = PollError{PollErrorReason::kConnect, endpoint + ": " + curl_easy_strerror(code),
-                        std::nullopt};
+    case TransportFailure::kConnect:
+      error = PollError{PollErrorReason::kConnect, detail, std::nullopt};
       break;
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_PEER_FAILED_VERIFICATION:
-    case CURLE_SSL_CERTPROBLEM:
-    case CURLE_SSL_CIPHER:
-    case CURLE_SSL_CACERT_BADFILE:
-    case CURLE_SSL_ISSUER_ERROR:
-    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-    case CURLE_SSL_INVALIDCERTSTATUS:
-      error = PollError{PollErrorReason::kTls, endpoint + ": " + curl_easy_strerror(code),
-                        std::nullopt};
+    case TransportFailure::kTls:
+      error = PollError{PollErrorReason::kTls, detail, std::nullopt};
       break;
-    default:
+    case TransportFailure::kBroken:
       if (transfer->too_large) {
         error = PollError{PollErrorReason::kInvalidResponse, endpoint + ": reply too large",
                           std::nullopt};

@@ -3,6 +3,7 @@
 #include <random>
 #include <regex>
 
+#include "probes/transport.h"
 #include "probes/wire/wire_error.h"
 
 namespace llm_exporter::probes {
@@ -307,31 +308,22 @@ ProbeResult ChatProbeRun::Finish(CURLcode code) {
 }
 
 void ChatProbeRun::Classify(CURLcode code, ProbeResult& result) {
-  switch (code) {
-    case CURLE_OK:
+  switch (ClassifyCurlCode(code)) {
+    case TransportFailure::kNone:
       break;
-    case CURLE_OPERATION_TIMEDOUT:
+    case TransportFailure::kTimeout:
       result.failure = ProbeFailure::kTimeout;
       result.message = "timed out";
       return;
-    case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_COULDNT_RESOLVE_PROXY:
-    case CURLE_COULDNT_CONNECT:
+    case TransportFailure::kConnect:
       result.failure = ProbeFailure::kConnect;
       result.message = curl_easy_strerror(code);
       return;
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_PEER_FAILED_VERIFICATION:
-    case CURLE_SSL_CERTPROBLEM:
-    case CURLE_SSL_CIPHER:
-    case CURLE_SSL_CACERT_BADFILE:
-    case CURLE_SSL_ISSUER_ERROR:
-    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-    case CURLE_SSL_INVALIDCERTSTATUS:
+    case TransportFailure::kTls:
       result.failure = ProbeFailure::kTls;
       result.message = curl_easy_strerror(code);
       return;
-    default:
+    case TransportFailure::kBroken:
       // The connection broke: before any reply it is a connection failure,
       // after the reply began the answer is incomplete.
       result.failure = first_byte_ ? ProbeFailure::kInvalidResponse : ProbeFailure::kConnect;

@@ -1,7 +1,8 @@
+#include "pricing/reconcile.h"
+
 #include <boost/test/unit_test.hpp>
 
 #include "pricing/cost.h"
-#include "pricing/reconcile.h"
 
 using namespace llm_exporter::pricing;
 
