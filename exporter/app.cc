@@ -103,6 +103,7 @@ void App::Apply(const Loaded& loaded) {
   for (const auto& v : loaded.config->vendors) vendors.push_back(v.name);
   traffic_.RetainVendors(vendors);
   for (const auto& spec : specs) {
+    traffic_.Touch(spec.vendor.name, spec.probe.model, "probe");
     if (loaded.prices->Find(spec.vendor.price_table, spec.probe.model, clock_.Wall()) == nullptr) {
       LOG_WARN("No price for a probe target; its runs are unpriced and not held to the budget",
                {"target", spec.probe.name}, {"table", spec.vendor.price_table},

@@ -78,42 +78,48 @@ ProbeStore::ProbeStore(prometheus::Registry& registry, TrafficMetrics& traffic)
                                                                0.05, 0.1, 0.2, 0.5, 1, 2, 5})) {}
 
 ProbeStore::Series ProbeStore::AddSeries(const probes::ProbeSpec& spec) {
-  Series s;
+  Series s{};
   s.labels = {
       {"target", spec.probe.name}, {"vendor", spec.vendor.name}, {"model", spec.probe.model}};
-  s.success = &success_.Add(s.labels);
-  for (const char* phase : kPhases) {
-    if (!spec.probe.stream && std::string_view(phase) == "first_token") continue;
-    auto labels = s.labels;
-    labels["phase"] = phase;
-    s.duration[phase] = &duration_.Add(labels);
-  }
   s.latency = &latency_.Add(s.labels, DurationBuckets());
   s.ttft = spec.probe.stream ? &ttft_.Add(s.labels, TtftBuckets()) : nullptr;
-  s.tokens_per_second = spec.probe.stream ? &tokens_per_second_.Add(s.labels) : nullptr;
-  s.status_code = &status_code_.Add(s.labels);
   s.probes = &probes_.Add(s.labels);
   for (probes::ProbeFailure f : probes::kAllProbeFailures) {
     auto labels = s.labels;
     labels["reason"] = std::string(probes::ProbeFailureName(f));
     s.failures[labels["reason"]] = &failures_.Add(labels);
   }
-  s.last_run = &last_run_.Add(s.labels);
-  s.last_success = &last_success_.Add(s.labels);
   return s;
 }
 
+void ProbeStore::AddResultGauges(Series& s, bool stream) {
+  if (s.success != nullptr) return;
+  s.success = &success_.Add(s.labels);
+  for (const char* phase : kPhases) {
+    if (!stream && std::string_view(phase) == "first_token") continue;
+    auto labels = s.labels;
+    labels["phase"] = phase;
+    s.duration[phase] = &duration_.Add(labels);
+  }
+  s.tokens_per_second = stream ? &tokens_per_second_.Add(s.labels) : nullptr;
+  s.status_code = &status_code_.Add(s.labels);
+  s.last_run = &last_run_.Add(s.labels);
+  s.last_success = &last_success_.Add(s.labels);
+}
+
 void ProbeStore::RemoveSeries(Series& s) {
-  success_.Remove(s.success);
-  for (auto& [phase, g] : s.duration) duration_.Remove(g);
+  if (s.success != nullptr) {
+    success_.Remove(s.success);
+    for (auto& [phase, g] : s.duration) duration_.Remove(g);
+    if (s.tokens_per_second != nullptr) tokens_per_second_.Remove(s.tokens_per_second);
+    status_code_.Remove(s.status_code);
+    last_run_.Remove(s.last_run);
+    last_success_.Remove(s.last_success);
+  }
   latency_.Remove(s.latency);
   if (s.ttft != nullptr) ttft_.Remove(s.ttft);
-  if (s.tokens_per_second != nullptr) tokens_per_second_.Remove(s.tokens_per_second);
-  status_code_.Remove(s.status_code);
   probes_.Remove(s.probes);
   for (auto& [reason, c] : s.failures) failures_.Remove(c);
-  last_run_.Remove(s.last_run);
-  last_success_.Remove(s.last_success);
 }
 
 void ProbeStore::SetTargets(const std::vector<probes::ProbeSpec>& specs) {
@@ -143,8 +149,17 @@ void ProbeStore::SetTargets(const std::vector<probes::ProbeSpec>& specs) {
   targets_ = std::move(next);
 }
 
+void ProbeStore::OnStart(const probes::ProbeSpec& spec) {
+  traffic_.AddInFlight(spec.vendor.name, 1);
+}
+
+void ProbeStore::OnAbandoned(const probes::ProbeSpec& spec) {
+  traffic_.AddInFlight(spec.vendor.name, -1);
+}
+
 void ProbeStore::OnResult(const probes::ProbeSpec& spec, const probes::ProbeResult& r) {
   if (r.sent) {
+    traffic_.AddInFlight(spec.vendor.name, -1);
     TrafficSample sample;
     sample.vendor = spec.vendor.name;
     sample.model = spec.probe.model;
@@ -189,6 +204,7 @@ void ProbeStore::OnResult(const probes::ProbeSpec& spec, const probes::ProbeResu
     LOG_INFO("Probe recovered", {"target", r.target});
   }
   t.last_success = r.success;
+  AddResultGauges(s, spec.probe.stream);
   s.probes->Increment();
   s.success->Set(r.success ? 1 : 0);
   s.status_code->Set(static_cast<double>(r.http_status));

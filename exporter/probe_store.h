@@ -34,7 +34,9 @@ class ProbeStore : public probes::ProbeObserver {
   // Creates the series of new targets and removes those of targets that are
   // gone (a reload).
   void SetTargets(const std::vector<probes::ProbeSpec>& specs);
+  void OnStart(const probes::ProbeSpec& spec) override;
   void OnResult(const probes::ProbeSpec& spec, const probes::ProbeResult& result) override;
+  void OnAbandoned(const probes::ProbeSpec& spec) override;
 
   struct TargetView {
     probes::ProbeSpec spec;
@@ -65,6 +67,9 @@ class ProbeStore : public probes::ProbeObserver {
     std::optional<bool> last_success;
   };
   Series AddSeries(const probes::ProbeSpec& spec);
+  // The result gauges appear with a target's first run, not before: a 0
+  // before any run would read as "down".
+  void AddResultGauges(Series& series, bool stream);
   void RemoveSeries(Series& series);
 
   TrafficMetrics& traffic_;

@@ -74,15 +74,15 @@ std::vector<ReconciliationRow> BuildReconciliation(
   std::vector<ReconciliationRow> rows;
   auto today = pricing::UtcDay(now);
   for (const auto& vendor : config.vendors) {
-    // Kinds that report per model. Instances with billing disabled (fleets)
-    // still export their local side for the fleet's recording rules.
-    if (!vendor.billing || (vendor.billing->kind != config::BillingKind::kOpenAiOrg &&
-                            vendor.billing->kind != config::BillingKind::kAnthropicAdmin)) {
-      continue;
-    }
+    // Every vendor's local side is exported, so that a fleet's recording
+    // rules can sum it whichever instance polls billing; vendor figures come
+    // from the kinds that report per model.
     auto b = billing.find(vendor.name);
     const VendorBilling* vendor_billing =
-        b != billing.end() && b->second.snapshot ? &b->second : nullptr;
+        b != billing.end() && b->second.snapshot &&
+                (b->second.kind == "openai_org" || b->second.kind == "anthropic_admin")
+            ? &b->second
+            : nullptr;
     std::set<std::string> known = KnownModels(config, vendor, prices);
     for (auto [window, day] :
          {std::pair{"today", today}, {"yesterday", today - std::chrono::days(1)}}) {
@@ -198,8 +198,8 @@ std::string ReconciliationJson(const std::vector<ReconciliationRow>& rows) {
 
 std::string ReconciliationTable(const std::vector<ReconciliationRow>& rows) {
   if (rows.empty()) {
-    return "<p>No reconciliation yet: it needs a vendor with <code>openai_org</code> or "
-           "<code>anthropic_admin</code> billing and one successful poll.</p>\n";
+    return "<p>No traffic recorded today or yesterday. Vendor figures come from "
+           "<code>openai_org</code> and <code>anthropic_admin</code> billing.</p>\n";
   }
   std::ostringstream html;
   html << "<table><tr><th>Vendor</th><th>Model</th><th>Window</th><th>Local cost (USD)</th>"

@@ -87,6 +87,16 @@ void TrafficMetrics::AddInFlight(const std::string& vendor, int delta) {
   in_flight_[vendor] += delta;
 }
 
+void TrafficMetrics::Touch(const std::string& vendor, const std::string& model,
+                           const std::string& source) {
+  std::lock_guard lock(mutex_);
+  Vms key{vendor, model, source};
+  cost_nano_usd_.try_emplace(key, 0);
+  unpriced_.try_emplace(key, 0);
+  usage_missing_.try_emplace(key, 0);
+  in_flight_.try_emplace(vendor, 0);
+}
+
 void TrafficMetrics::RetainVendors(const std::vector<std::string>& vendors) {
   std::set<std::string> keep(vendors.begin(), vendors.end());
   std::lock_guard lock(mutex_);

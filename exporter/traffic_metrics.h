@@ -43,6 +43,9 @@ class TrafficMetrics : public prometheus::Collectable {
  public:
   void Record(const TrafficSample& sample);
   void AddInFlight(const std::string& vendor, int delta);
+  // Creates the counters of a (vendor, model, source) at 0, so that increase()
+  // sees their first event, and the vendor's in-flight gauge.
+  void Touch(const std::string& vendor, const std::string& model, const std::string& source);
   // Drops every series of vendors not in `vendors` (after a reload).
   void RetainVendors(const std::vector<std::string>& vendors);
   std::vector<prometheus::MetricFamily> Collect() const override;

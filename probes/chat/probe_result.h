@@ -74,8 +74,8 @@ struct ProbeResult {
   std::optional<int64_t> retry_after_seconds;
   std::chrono::system_clock::time_point started_at;
   double schedule_delay_seconds = 0;  // how late the scheduler started it
-  std::string message;  // log-safe failure description
-  std::string answer;   // the start of the answer text
+  std::string message;                // log-safe failure description
+  std::string answer;                 // the start of the answer text
   std::vector<std::string> log;
 };
 

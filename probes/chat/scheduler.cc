@@ -121,6 +121,7 @@ void ProbeScheduler::ApplyUpdate(CURLM* multi, std::vector<ProbeSpec> specs) {
       curl_multi_remove_handle(multi, target.run->easy());
       target.run.reset();
       budget_.Release(pricing::UtcDay(options_.clock->Wall()), target.reserved_nano_usd, false);
+      if (options_.observer != nullptr) options_.observer->OnAbandoned(target.spec);
     }
   }
   targets_ = std::move(next);
@@ -196,6 +197,7 @@ void ProbeScheduler::StartRun(CURLM* multi, Target& target,
   }
   target.reserved_nano_usd = reserved;
   target.delay_seconds = delay;
+  if (options_.observer != nullptr) options_.observer->OnStart(target.spec);
   target.run = std::make_unique<ChatProbeRun>(target.spec, *options_.clock, NewNonce());
   curl_multi_add_handle(multi, target.run->easy());
 }
@@ -254,6 +256,7 @@ void ProbeScheduler::Loop() {
     if (target.run) {
       curl_multi_remove_handle(multi, target.run->easy());
       target.run.reset();
+      if (options_.observer != nullptr) options_.observer->OnAbandoned(target.spec);
     }
   }
   targets_.clear();
@@ -274,6 +277,7 @@ std::optional<ProbeResult> ProbeScheduler::RunNow(const std::string& name,
     Complete(spec, *skipped, 0);
     return skipped;
   }
+  if (options_.observer != nullptr) options_.observer->OnStart(spec);
   ChatProbeRun run(spec, *options_.clock, NewNonce());
   run.SetTimeout(std::min(timeout, spec.probe.timeout));
   CURLM* multi = curl_multi_init();

@@ -38,7 +38,11 @@ namespace llm_exporter::probes {
 class ProbeObserver {
  public:
   virtual ~ProbeObserver() = default;
+  // A request is about to be sent; exactly one OnResult or OnAbandoned follows.
+  virtual void OnStart(const ProbeSpec& /*spec*/) {}
   virtual void OnResult(const ProbeSpec& spec, const ProbeResult& result) = 0;
+  // A run in flight was dropped (its target was removed by a reload).
+  virtual void OnAbandoned(const ProbeSpec& /*spec*/) {}
 };
 
 // Today's probe spend against the daily limit. Spend comes from the ledger;

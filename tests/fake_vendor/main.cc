@@ -9,10 +9,12 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "pricing/price_book.h"
 #include "tests/fake_vendor/log.h"
 #include "tests/fake_vendor/options.h"
 #include "tests/fake_vendor/server.h"
@@ -42,7 +44,8 @@ int main(int argc, char** argv) {
   namespace fv = llm_exporter::fake_vendor;
   const std::vector<std::string_view> args(argv + 1, argv + argc);
   auto command_line =
-      fv::ParseCommandLine(args, std::getenv(std::string(fv::kApiKeyEnvironmentVariable).c_str()));
+      fv::ParseCommandLine(args, std::getenv(std::string(fv::kApiKeyEnvironmentVariable).c_str()),
+                           std::getenv(std::string(fv::kAdminKeyEnvironmentVariable).c_str()));
   if (!command_line) {
     std::fprintf(stderr, "fake_vendor: %s\n%.*s", command_line.error().c_str(),
                  static_cast<int>(fv::UsageText().size()), fv::UsageText().data());
@@ -51,6 +54,21 @@ int main(int argc, char** argv) {
   if (command_line->help) {
     std::fwrite(fv::UsageText().data(), 1, fv::UsageText().size(), stdout);
     return 0;
+  }
+  if (!command_line->prices_file.empty()) {
+    auto book = llm_exporter::pricing::LoadPriceBook({command_line->prices_file}, "");
+    if (!book) {
+      for (const auto& error : book.error())
+        std::fprintf(stderr, "fake_vendor: %s\n", error.c_str());
+      return 2;
+    }
+    if (!book->HasTable(command_line->server.price_table)) {
+      std::fprintf(stderr, "fake_vendor: --price-table: no table \"%s\" in %s\n",
+                   command_line->server.price_table.c_str(), command_line->prices_file.c_str());
+      return 2;
+    }
+    command_line->server.price_book =
+        std::make_shared<const llm_exporter::pricing::PriceBook>(std::move(*book));
   }
 
   // Block the stop signals before civetweb starts its threads so that they all
@@ -84,6 +102,8 @@ int main(int argc, char** argv) {
   Log(LogLevel::kInfo, "Listening",
       {{"address", std::string(host) + ":" + std::to_string(*port)},
        {"auth", command_line->server.api_key.empty() ? "none" : "<secret>"},
+       {"admin_auth", command_line->server.admin_key.empty() ? "api key" : "<secret>"},
+       {"prices", command_line->prices_file.empty() ? "none" : command_line->prices_file},
        {"fault", std::string(fv::FaultName(command_line->server.fault.fault))}});
 
   int received = 0;

@@ -6,6 +6,9 @@
 #include <cstdint>
 #include <optional>
 
+#include "pricing/decimal.h"
+#include "tests/fake_vendor/vendor_pricer.h"
+
 namespace llm_exporter::fake_vendor {
 namespace {
 
@@ -36,14 +39,26 @@ std::expected<void, std::string> ValidateListen(std::string_view listen) {
 }
 
 constexpr int64_t kMaxMillis = 3'600'000;
+constexpr int64_t kMaxMoneyNano = 1'000'000'000 * int64_t{1'000'000'000};  // 10^9 units
+
+std::optional<int64_t> ParseMoney(std::string_view text) {
+  const auto nano = llm_exporter::pricing::ScaleDecimal(
+      text, 9, llm_exporter::pricing::Rounding::kExact, kMaxMoneyNano);
+  if (!nano) return std::nullopt;
+  return *nano;
+}
 
 }  // namespace
 
 std::string_view UsageText() {
   return "usage: fake_vendor --listen IPV4:PORT [--port-file PATH] [--api-key KEY]\n"
          "                   [--ttft-ms N] [--token-ms N] [--slow-ms N] [--reply-tokens N]\n"
-         "                   [--fault NAME[:COUNT]]\n"
-         "Simulates OpenAI-compatible and Anthropic chat APIs for tests.\n"
+         "                   [--fault NAME[:COUNT]] [--admin-key KEY] [--prices FILE]\n"
+         "                   [--price-table NAME] [--price-skew MODEL=FACTOR]...\n"
+         "                   [--quota-usd USD] [--cny-balance CNY] [--billing-page-size N]\n"
+         "                   [--report-delay-ms N]\n"
+         "Simulates OpenAI-compatible and Anthropic chat APIs and vendor billing\n"
+         "endpoints for tests.\n"
          "  --listen        address to bind; port 0 picks a free port (default 127.0.0.1:0)\n"
          "  --port-file     write the bound port here (atomically) once listening\n"
          "  --api-key       required key (also FAKE_VENDOR_API_KEY); none: no auth\n"
@@ -52,6 +67,15 @@ std::string_view UsageText() {
          "  --slow-ms       delay of the slow_first_byte fault (default 5000)\n"
          "  --reply-tokens  output tokens per reply, capped by max_tokens (default 8)\n"
          "  --fault         fault for the next COUNT chat requests (default: all)\n"
+         "  --admin-key     key of the org usage/cost endpoints (also FAKE_VENDOR_ADMIN_KEY);\n"
+         "                  none: they take --api-key\n"
+         "  --prices        price TOML file; served replies are priced from it\n"
+         "  --price-table   table of --prices to use (default fake)\n"
+         "  --price-skew    multiply MODEL's cost by FACTOR (repeatable)\n"
+         "  --quota-usd     credit/limit of the balance endpoints (default 25)\n"
+         "  --cny-balance   add a CNY entry with this balance to /user/balance\n"
+         "  --billing-page-size  day buckets per report page at most (default 2)\n"
+         "  --report-delay-ms    billing shows replies served at least N ms ago (default 0)\n"
          "faults: none slow_first_byte stall reset truncated http_401 http_429 http_500\n"
          "        http_529 error_200 html midstream_error wrong_content no_usage\n";
 }
@@ -59,9 +83,12 @@ std::string_view UsageText() {
 std::string_view ListenHost(std::string_view listen) { return listen.substr(0, listen.rfind(':')); }
 
 std::expected<CommandLine, std::string> ParseCommandLine(std::span<const std::string_view> args,
-                                                         const char* env_api_key) {
+                                                         const char* env_api_key,
+                                                         const char* env_admin_key) {
   CommandLine command_line;
   if (env_api_key != nullptr) command_line.server.api_key = env_api_key;
+  if (env_admin_key != nullptr) command_line.server.admin_key = env_admin_key;
+  bool price_table_given = false;
 
   for (size_t i = 0; i < args.size(); ++i) {
     std::string_view flag = args[i];
@@ -128,10 +155,61 @@ std::expected<CommandLine, std::string> ParseCommandLine(std::span<const std::st
       auto spec = ParseFaultSpec(*text);
       if (!spec) return std::unexpected("--fault: " + spec.error());
       command_line.server.fault = *spec;
+    } else if (flag == "--admin-key") {
+      auto text = value();
+      if (!text) return std::unexpected(text.error());
+      if (text->empty()) return std::unexpected("--admin-key must not be empty");
+      command_line.server.admin_key = std::string(*text);
+    } else if (flag == "--prices") {
+      auto text = value();
+      if (!text) return std::unexpected(text.error());
+      if (text->empty()) return std::unexpected("--prices must not be empty");
+      command_line.prices_file = std::string(*text);
+    } else if (flag == "--price-table") {
+      auto text = value();
+      if (!text) return std::unexpected(text.error());
+      if (text->empty()) return std::unexpected("--price-table must not be empty");
+      command_line.server.price_table = std::string(*text);
+      price_table_given = true;
+    } else if (flag == "--price-skew") {
+      auto text = value();
+      if (!text) return std::unexpected(text.error());
+      auto skew = ParseSkewAssignment(*text);
+      if (!skew) return std::unexpected("--price-skew: " + skew.error());
+      command_line.server.price_skews.insert_or_assign(skew->first, skew->second);
+    } else if (flag == "--quota-usd" || flag == "--cny-balance") {
+      auto text = value();
+      if (!text) return std::unexpected(text.error());
+      const auto nano = ParseMoney(*text);
+      if (!nano) {
+        return std::unexpected(std::string(flag) +
+                               " must be a non-negative decimal with at most 9 fraction "
+                               "digits, got \"" +
+                               std::string(*text) + "\"");
+      }
+      if (flag == "--quota-usd") {
+        command_line.server.quota_nano_usd = *nano;
+      } else {
+        command_line.server.cny_balance_nano = *nano;
+      }
+    } else if (flag == "--billing-page-size") {
+      auto text = value();
+      if (!text) return std::unexpected(text.error());
+      const auto parsed = ParseInt(*text, 1, 1000);
+      if (!parsed) {
+        return std::unexpected("--billing-page-size must be an integer in 1..1000, got \"" +
+                               std::string(*text) + "\"");
+      }
+      command_line.server.billing_page_size = *parsed;
+    } else if (flag == "--report-delay-ms") {
+      result = millis(command_line.server.report_delay);
     } else {
       return std::unexpected("unknown argument \"" + std::string(args[i]) + "\"");
     }
     if (!result) return std::unexpected(result.error());
+  }
+  if (price_table_given && command_line.prices_file.empty()) {
+    return std::unexpected("--price-table needs --prices");
   }
   return command_line;
 }

@@ -1,5 +1,6 @@
 // Unit tests of the fake vendor's pure parts: request parsing and the token rule,
-// reply rendering, fault specs, the usage ledger and the command line.
+// reply rendering, fault specs, the usage ledger (tokens, cost, reporting delay)
+// and the command line. The billing parts are in billing_pure_test.cc.
 
 #include <rapidjson/document.h>
 
@@ -11,6 +12,7 @@
 #include "tests/fake_vendor/log.h"
 #include "tests/fake_vendor/options.h"
 #include "tests/fake_vendor/usage_ledger.h"
+#include "tests/fake_vendor/vendor_pricer.h"
 #include "tests/fake_vendor/wire_replies.h"
 
 namespace llm_exporter::fake_vendor {
@@ -28,6 +30,18 @@ std::string Data(const std::string& sse) {
   const size_t data = sse.find("data: ");
   BOOST_REQUIRE(data != std::string::npos);
   return sse.substr(data + 6, sse.size() - data - 8);
+}
+
+TokenCounters Tokens(int64_t requests, int64_t input, int64_t cached, int64_t output,
+                     CostSplit cost = {}, int64_t unpriced = 0) {
+  TokenCounters counters;
+  counters.requests = requests;
+  counters.input_tokens = input;
+  counters.cached_input_tokens = cached;
+  counters.output_tokens = output;
+  counters.cost = cost;
+  counters.unpriced_requests = unpriced;
+  return counters;
 }
 
 Reply SampleReply(Dialect dialect) {
@@ -286,16 +300,15 @@ BOOST_AUTO_TEST_SUITE(usage_ledger)
 BOOST_AUTO_TEST_CASE(keeps_days_models_and_routes) {
   UsageLedger ledger;
   ledger.CountRequest("/v1/messages");
-  ledger.RecordServed("2025-01-01", "a", "/v1/messages", {.input_tokens = 10, .output_tokens = 2});
+  ledger.RecordServed("2025-01-01", "a", "/v1/messages", Tokens(0, 10, 0, 2));
   ledger.CountRequest("/v1/messages");
-  ledger.RecordServed("2025-01-02", "a", "/v1/messages",
-                      {.input_tokens = 6, .cached_input_tokens = 3, .output_tokens = 1});
+  ledger.RecordServed("2025-01-02", "a", "/v1/messages", Tokens(0, 6, 3, 1));
   ledger.CountRequest("/v1/chat/completions");
   ledger.RecordFailed("/v1/chat/completions");
   const LedgerSnapshot snapshot = ledger.Snapshot();
   BOOST_TEST(snapshot.days.size() == 2u);
-  BOOST_TEST((snapshot.Totals() == TokenCounters{2, 16, 3, 3}));
-  BOOST_TEST((snapshot.PerModel().at("a") == TokenCounters{2, 16, 3, 3}));
+  BOOST_TEST((snapshot.Totals() == Tokens(2, 16, 3, 3)));
+  BOOST_TEST((snapshot.PerModel().at("a") == Tokens(2, 16, 3, 3)));
   BOOST_TEST((snapshot.routes.at("/v1/messages") == RouteCounters{2, 2, 0}));
   BOOST_TEST((snapshot.routes.at("/v1/chat/completions") == RouteCounters{1, 0, 1}));
 
@@ -310,6 +323,50 @@ BOOST_AUTO_TEST_CASE(keeps_days_models_and_routes) {
   ledger.Reset();
   BOOST_TEST(ledger.Snapshot().days.empty());
   BOOST_TEST(ledger.Snapshot().routes.empty());
+}
+
+BOOST_AUTO_TEST_CASE(keeps_cost_and_reports_it_after_the_delay) {
+  using std::chrono::milliseconds;
+  UsageLedger ledger(milliseconds(1000));
+  const auto t0 = std::chrono::steady_clock::time_point(std::chrono::seconds(100));
+  ledger.RecordServed("2025-01-01", "a", "/r", Tokens(0, 10, 0, 2, {100, 0, 200}), t0);
+  ledger.RecordServed("2025-01-01", "a", "/r", Tokens(0, 10, 4, 2, {60, 10, 200}),
+                      t0 + milliseconds(500));
+  ledger.RecordServed("2025-01-01", "x", "/r", Tokens(0, 1, 0, 1, {}, 1), t0 + milliseconds(500));
+
+  // Stats see everything at once; billing only what is old enough.
+  BOOST_TEST(ledger.Snapshot().Totals().cost.Total() == 570);
+  BOOST_TEST(ledger.Snapshot().Totals().unpriced_requests == 1);
+  BOOST_TEST(ledger.Reported(t0 + milliseconds(999)).empty());
+  const DayCounters first = ledger.Reported(t0 + milliseconds(1000));
+  BOOST_TEST((first.at("2025-01-01").at("a") == Tokens(1, 10, 0, 2, {100, 0, 200})));
+  BOOST_TEST(first.at("2025-01-01").size() == 1u);
+  const DayCounters all = ledger.Reported(t0 + milliseconds(1500));
+  BOOST_TEST((all.at("2025-01-01").at("a") == Tokens(2, 20, 4, 4, {160, 10, 400})));
+  BOOST_TEST((Sum(all) == ledger.Snapshot().Totals()));
+
+  ledger.Reset();
+  BOOST_TEST(ledger.Reported(t0 + std::chrono::seconds(10)).empty());
+
+  UsageLedger immediate;
+  immediate.RecordServed("2025-01-01", "a", "/r", Tokens(0, 1, 0, 1, {1, 0, 2}));
+  BOOST_TEST(immediate.Reported().at("2025-01-01").at("a").cost.Total() == 3);
+}
+
+BOOST_AUTO_TEST_CASE(stats_show_cost_and_skews_exactly) {
+  UsageLedger ledger;
+  ledger.RecordServed("2025-01-01", "a", "/r", Tokens(0, 10, 0, 2, {100, 0, 200}));
+  ledger.RecordServed("2025-01-01", "b", "/r", Tokens(0, 1, 0, 1, {}, 1));
+  const std::string json =
+      RenderStatsJson(ledger.Snapshot(), {}, {{"a", 1'500'000'000}, {"b", 250'000'000}});
+  BOOST_TEST(json.find(R"("cost_usd":0.0000003,)") != std::string::npos, json);
+  BOOST_TEST(json.find(R"("price_skews":{"a":1.5,"b":0.25})") != std::string::npos, json);
+  const auto doc = Parse(json);
+  BOOST_TEST(doc["totals"]["cost_nano_usd"].GetInt64() == 300);
+  BOOST_TEST(doc["totals"]["unpriced_requests"].GetInt64() == 1);
+  BOOST_TEST(doc["models"]["a"]["cost_nano_usd"].GetInt64() == 300);
+  BOOST_TEST(doc["days"]["2025-01-01"]["b"]["cost_nano_usd"].GetInt64() == 0);
+  BOOST_TEST(doc["days"]["2025-01-01"]["b"]["unpriced_requests"].GetInt64() == 1);
 }
 
 BOOST_AUTO_TEST_CASE(utc_day_of_a_time_point) {
@@ -343,6 +400,41 @@ BOOST_AUTO_TEST_CASE(parses_every_flag) {
   BOOST_TEST(ListenHost(parsed->server.listen) == "127.0.0.1");
 }
 
+BOOST_AUTO_TEST_CASE(parses_the_billing_flags) {
+  auto parsed = ParseArgs({"--admin-key", "adm", "--prices", "p.toml", "--price-table=t",
+                           "--price-skew", "fake-gpt=1.5", "--price-skew", "m=2",
+                           "--price-skew=fake-gpt=0.5", "--quota-usd", "12.34", "--cny-balance",
+                           "100", "--billing-page-size", "3", "--report-delay-ms", "250"});
+  BOOST_REQUIRE_MESSAGE(parsed, parsed.error());
+  BOOST_TEST(parsed->server.admin_key == "adm");
+  BOOST_TEST(parsed->prices_file == "p.toml");
+  BOOST_TEST(parsed->server.price_table == "t");
+  BOOST_TEST(
+      (parsed->server.price_skews == SkewMap{{"fake-gpt", 500'000'000}, {"m", 2'000'000'000}}));
+  BOOST_TEST(parsed->server.quota_nano_usd == 12'340'000'000);
+  BOOST_TEST(parsed->server.cny_balance_nano.value() == 100'000'000'000);
+  BOOST_TEST(parsed->server.billing_page_size == 3);
+  BOOST_TEST(parsed->server.report_delay.count() == 250);
+
+  auto defaults = ParseArgs({});
+  BOOST_REQUIRE(defaults);
+  BOOST_TEST(defaults->server.admin_key.empty());
+  BOOST_TEST(defaults->prices_file.empty());
+  BOOST_TEST(defaults->server.price_table == "fake");
+  BOOST_TEST(defaults->server.quota_nano_usd == 25'000'000'000);
+  BOOST_TEST(!defaults->server.cny_balance_nano.has_value());
+  BOOST_TEST(defaults->server.billing_page_size == 2);
+  BOOST_TEST(defaults->server.report_delay.count() == 0);
+
+  auto from_env = ParseCommandLine(std::vector<std::string_view>{}, nullptr, "env-admin");
+  BOOST_REQUIRE(from_env);
+  BOOST_TEST(from_env->server.admin_key == "env-admin");
+  auto flag_wins =
+      ParseCommandLine(std::vector<std::string_view>{"--admin-key", "flag"}, nullptr, "env");
+  BOOST_REQUIRE(flag_wins);
+  BOOST_TEST(flag_wins->server.admin_key == "flag");
+}
+
 BOOST_AUTO_TEST_CASE(environment_key_is_overridden_by_the_flag) {
   auto from_env = ParseArgs({}, "env-key");
   BOOST_REQUIRE(from_env);
@@ -354,9 +446,25 @@ BOOST_AUTO_TEST_CASE(environment_key_is_overridden_by_the_flag) {
 
 BOOST_AUTO_TEST_CASE(rejects_bad_values_naming_the_flag) {
   const std::vector<std::vector<std::string_view>> cases = {
-      {"--listen", "localhost:0"}, {"--listen", "127.0.0.1"}, {"--listen", "127.0.0.1:70000"},
-      {"--ttft-ms", "-1"},         {"--token-ms", "x"},       {"--reply-tokens", "0"},
-      {"--fault", "nope"},         {"--port-file"},           {"--bogus"},
+      {"--listen", "localhost:0"},
+      {"--listen", "127.0.0.1"},
+      {"--listen", "127.0.0.1:70000"},
+      {"--ttft-ms", "-1"},
+      {"--token-ms", "x"},
+      {"--reply-tokens", "0"},
+      {"--fault", "nope"},
+      {"--port-file"},
+      {"--bogus"},
+      {"--admin-key", ""},
+      {"--prices", ""},
+      {"--price-skew", "x"},
+      {"--price-skew", "m=-1"},
+      {"--quota-usd", "-1"},
+      {"--quota-usd", "abc"},
+      {"--cny-balance", "1.0000000001"},
+      {"--billing-page-size", "0"},
+      {"--report-delay-ms", "-1"},
+      {"--price-table", "t"},
   };
   for (const auto& args : cases) {
     auto parsed = ParseArgs(args);

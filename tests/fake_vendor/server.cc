@@ -6,6 +6,8 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -19,6 +21,10 @@
 #include <utility>
 #include <vector>
 
+#include "pricing/cost.h"
+#include "tests/fake_vendor/billing_query.h"
+#include "tests/fake_vendor/billing_reports.h"
+#include "tests/fake_vendor/decimal_text.h"
 #include "tests/fake_vendor/log.h"
 
 namespace llm_exporter::fake_vendor {
@@ -32,6 +38,7 @@ constexpr std::string_view kChatRouteV1 = "/v1/chat/completions";
 constexpr std::string_view kChatRoute = "/chat/completions";
 constexpr std::string_view kMessagesRoute = "/v1/messages";
 constexpr std::string_view kModelsRoute = "/v1/models";
+constexpr std::string_view kAnthropicAdminPrefix = "/v1/organizations/";
 
 constexpr std::string_view kModelIds[] = {"gpt-4o-mini", "gpt-4.1", "claude-3-5-haiku-20241022",
                                           "deepseek-chat"};
@@ -218,7 +225,10 @@ int CivetLog(const mg_connection*, const char* message) {
 
 }  // namespace
 
-Server::Server(ServerOptions options) : options_(std::move(options)) {
+Server::Server(ServerOptions options)
+    : options_(std::move(options)),
+      ledger_(options_.report_delay),
+      pricer_(options_.price_book, options_.price_table, options_.price_skews) {
   faults_.Set(options_.fault);
 }
 
@@ -317,10 +327,42 @@ int Server::Route(mg_connection* conn) {
        [&] { return HandleChat(conn, Dialect::kAnthropic, kMessagesRoute); }},
       {kModelsRoute, "GET", [&] { return HandleModels(conn, kModelsRoute); }},
       {"/control/fault", "POST", [&] { return HandleControlFault(conn); }},
+      {"/control/price_skew", "POST", [&] { return HandleControlPriceSkew(conn); }},
       {"/control/reset", "POST", [&] { return HandleControlReset(conn); }},
       {"/control/stats", "GET", [&] { return HandleControlStats(conn); }},
   };
-  const Dialect dialect = path == kMessagesRoute ? Dialect::kAnthropic : Dialect::kOpenAi;
+  struct BillingEntry {
+    std::string_view path;
+    BillingEndpoint endpoint;
+  };
+  static constexpr BillingEntry kBillingRoutes[] = {
+      {"/v1/organization/usage/completions", BillingEndpoint::kOpenAiUsage},
+      {"/v1/organization/costs", BillingEndpoint::kOpenAiCosts},
+      {"/v1/organizations/usage_report/messages", BillingEndpoint::kAnthropicUsage},
+      {"/v1/organizations/cost_report", BillingEndpoint::kAnthropicCosts},
+      {"/v1/dashboard/billing/subscription", BillingEndpoint::kDashboardSubscription},
+      {"/dashboard/billing/subscription", BillingEndpoint::kDashboardSubscription},
+      {"/v1/dashboard/billing/usage", BillingEndpoint::kDashboardUsage},
+      {"/dashboard/billing/usage", BillingEndpoint::kDashboardUsage},
+      {"/user/balance", BillingEndpoint::kDeepSeekBalance},
+      {"/api/v1/credits", BillingEndpoint::kOpenRouterCredits},
+      {"/api/v1/key", BillingEndpoint::kOpenRouterKey},
+      {"/api/v1/auth/key", BillingEndpoint::kOpenRouterKey},
+  };
+  const Dialect dialect = path == kMessagesRoute || path.starts_with(kAnthropicAdminPrefix)
+                              ? Dialect::kAnthropic
+                              : Dialect::kOpenAi;
+  for (const auto& billing : kBillingRoutes) {
+    if (billing.path != path) continue;
+    if (method != "GET") {
+      return SendJson(
+          conn, ErrorStatus(ErrorCase::kMethodNotAllowed),
+          RenderErrorBody(dialect, ErrorCase::kMethodNotAllowed,
+                          "Method " + std::string(method) + " is not allowed on this route."),
+          {{"Allow", "GET"}});
+    }
+    return HandleBilling(conn, billing.path, billing.endpoint);
+  }
   for (const auto& route : routes) {
     if (route.path != path) continue;
     if (route.method != method) {
@@ -384,18 +426,29 @@ int Server::HandleChat(mg_connection* conn, Dialect dialect, std::string_view ro
   if (!request) return fail(ErrorCase::kBadRequest, request.error());
 
   const Fault fault = faults_.Take();
-  const Outcome outcome = Respond(conn, dialect, *request, fault, request_id);
-  const bool served = outcome.completed && FaultStillServes(fault);
-  if (served) {
-    const auto now = options_.wall_clock ? options_.wall_clock() : std::chrono::system_clock::now();
-    ledger_.RecordServed(UtcDay(now), request->model, route,
-                         {.requests = 1,
-                          .input_tokens = request->input_tokens,
-                          .cached_input_tokens = request->cached_input_tokens,
-                          .output_tokens = OutputTokensFor(*request, options_.reply_tokens)});
-  } else {
-    ledger_.RecordFailed(route);
-  }
+  // Priced and counted before the reply's last bytes leave, so that whoever has
+  // the whole reply (and then, say, changes a price skew or reads the stats)
+  // finds it accounted for. A client hanging up during that last write is still
+  // billed, as by a real vendor that generated every token.
+  bool served = false;
+  const auto record_served = [&] {
+    if (!FaultStillServes(fault)) return;
+    served = true;
+    const auto now = WallNow();
+    TokenCounters usage;
+    usage.requests = 1;
+    usage.input_tokens = request->input_tokens;
+    usage.cached_input_tokens = request->cached_input_tokens;
+    usage.output_tokens = OutputTokensFor(*request, options_.reply_tokens);
+    if (const auto cost = pricer_.Price(request->model, usage, now)) {
+      usage.cost = *cost;
+    } else {
+      usage.unpriced_requests = 1;
+    }
+    ledger_.RecordServed(UtcDay(now), request->model, route, usage, steady_clock::now());
+  };
+  const Outcome outcome = Respond(conn, dialect, *request, fault, request_id, record_served);
+  if (!served) ledger_.RecordFailed(route);
   Log(LogLevel::kInfo, "Chat request",
       {{"route", std::string(route)},
        {"model", request->model},
@@ -407,7 +460,8 @@ int Server::HandleChat(mg_connection* conn, Dialect dialect, std::string_view ro
 }
 
 Server::Outcome Server::Respond(mg_connection* conn, Dialect dialect, const ChatRequest& request,
-                                Fault fault, std::string_view request_id) {
+                                Fault fault, std::string_view request_id,
+                                const Hook& before_last_write) {
   const Headers id_header = RequestIdHeader(dialect, request_id);
   auto error_reply = [&](ErrorCase error_case, Headers headers) {
     headers.insert(headers.end(), id_header.begin(), id_header.end());
@@ -440,8 +494,7 @@ Server::Outcome Server::Respond(mg_connection* conn, Dialect dialect, const Chat
     return Outcome{503, false};
   }
 
-  const auto wall_now =
-      options_.wall_clock ? options_.wall_clock() : std::chrono::system_clock::now();
+  const auto wall_now = WallNow();
   const int64_t output_tokens = OutputTokensFor(request, options_.reply_tokens);
   Reply reply;
   reply.dialect = dialect;
@@ -455,12 +508,14 @@ Server::Outcome Server::Respond(mg_connection* conn, Dialect dialect, const Chat
   }
   reply.include_usage_chunk = request.include_usage;
 
-  return request.stream ? RespondStream(conn, reply, fault, request_id)
-                        : RespondPlain(conn, reply, fault, request_id, steady_clock::now());
+  return request.stream
+             ? RespondStream(conn, reply, fault, request_id, before_last_write)
+             : RespondPlain(conn, reply, fault, request_id, steady_clock::now(), before_last_write);
 }
 
 Server::Outcome Server::RespondPlain(mg_connection* conn, const Reply& reply, Fault fault,
-                                     std::string_view request_id, steady_clock::time_point start) {
+                                     std::string_view request_id, steady_clock::time_point start,
+                                     const Hook& before_last_write) {
   const Headers headers = RequestIdHeader(reply.dialect, request_id);
   const std::string body = RenderBody(reply);
   const auto tokens = static_cast<int64_t>(reply.tokens.size());
@@ -485,13 +540,14 @@ Server::Outcome Server::RespondPlain(mg_connection* conn, const Reply& reply, Fa
       StallUntilHangUp(conn);
       return Outcome{200, false};
     default:
+      before_last_write();
       return Outcome{
           200, WriteAll(conn, HeaderBlock(200, "application/json", body.size(), headers) + body)};
   }
 }
 
 Server::Outcome Server::RespondStream(mg_connection* conn, const Reply& reply, Fault fault,
-                                      std::string_view request_id) {
+                                      std::string_view request_id, const Hook& before_last_write) {
   const Headers headers = RequestIdHeader(reply.dialect, request_id);
   const StreamScript script = RenderStream(reply);
   std::string opening = HeaderBlock(200, "text/event-stream; charset=utf-8", std::nullopt, headers);
@@ -534,6 +590,7 @@ Server::Outcome Server::RespondStream(mg_connection* conn, const Reply& reply, F
   std::string closing;
   for (const auto& event : script.epilogue) closing += Chunk(event);
   closing += kLastChunk;
+  before_last_write();
   return Outcome{200, WriteAll(conn, closing)};
 }
 
@@ -595,12 +652,153 @@ int Server::HandleControlFault(mg_connection* conn) {
 int Server::HandleControlReset(mg_connection* conn) {
   faults_.Reset();
   ledger_.Reset();
-  Log(LogLevel::kInfo, "Faults and counters reset");
+  pricer_.ResetSkews();
+  Log(LogLevel::kInfo, "Faults, counters and price skews reset");
   return SendJson(conn, 200, "{\"ok\":true}");
 }
 
 int Server::HandleControlStats(mg_connection* conn) {
-  return SendJson(conn, 200, RenderStatsJson(ledger_.Snapshot(), faults_.Current()));
+  return SendJson(conn, 200,
+                  RenderStatsJson(ledger_.Snapshot(), faults_.Current(), pricer_.Skews()));
+}
+
+int Server::HandleControlPriceSkew(mg_connection* conn) {
+  auto bad_request = [&](std::string_view message) {
+    return SendJson(conn, 400, RenderErrorBody(Dialect::kOpenAi, ErrorCase::kBadRequest, message));
+  };
+  auto body = ReadBody(conn, options_.max_body_bytes);
+  if (!body) return bad_request("request body could not be read");
+  // Numbers as text, so the factor is read exactly as written.
+  rapidjson::Document doc;
+  doc.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseNumbersAsStringsFlag>(body->data(),
+                                                                                    body->size());
+  if (doc.HasParseError() || !doc.IsObject()) return bad_request("body must be a JSON object");
+  const auto model = doc.FindMember("model");
+  if (model == doc.MemberEnd() || !model->value.IsString() || model->value.GetStringLength() == 0) {
+    return bad_request("\"model\" must be a non-empty string");
+  }
+  const auto factor_member = doc.FindMember("factor");
+  if (factor_member == doc.MemberEnd() || !factor_member->value.IsString()) {
+    return bad_request("\"factor\" must be a number");
+  }
+  const auto factor =
+      ParseSkewFactor({factor_member->value.GetString(), factor_member->value.GetStringLength()});
+  if (!factor) return bad_request(factor.error());
+  const std::string model_name(model->value.GetString(), model->value.GetStringLength());
+  pricer_.SetSkew(model_name, *factor);
+  const std::string factor_text = DecimalText(*factor, 9, 1);
+  Log(LogLevel::kInfo, "Price skew set", {{"model", model_name}, {"factor", factor_text}});
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
+  w.StartObject();
+  w.Key("model");
+  w.String(model_name.data(), static_cast<rapidjson::SizeType>(model_name.size()));
+  w.Key("factor");
+  w.RawValue(factor_text.data(), factor_text.size(), rapidjson::kNumberType);
+  w.EndObject();
+  return SendJson(conn, 200, std::string(buffer.GetString(), buffer.GetSize()));
+}
+
+std::chrono::system_clock::time_point Server::WallNow() const {
+  return options_.wall_clock ? options_.wall_clock() : std::chrono::system_clock::now();
+}
+
+bool Server::BillingAuthorized(mg_connection* conn, bool admin, bool x_api_key) const {
+  const std::string& key =
+      admin && !options_.admin_key.empty() ? options_.admin_key : options_.api_key;
+  if (key.empty()) return true;
+  if (x_api_key) {
+    const char* header = mg_get_header(conn, "x-api-key");
+    return header != nullptr && ConstantTimeEquals(header, key);
+  }
+  constexpr std::string_view kBearer = "Bearer ";
+  const char* header = mg_get_header(conn, "Authorization");
+  if (header == nullptr) return false;
+  const std::string_view value = header;
+  return value.starts_with(kBearer) && ConstantTimeEquals(value.substr(kBearer.size()), key);
+}
+
+int Server::HandleBilling(mg_connection* conn, std::string_view route, BillingEndpoint endpoint) {
+  ledger_.CountRequest(route);
+  const bool anthropic =
+      endpoint == BillingEndpoint::kAnthropicUsage || endpoint == BillingEndpoint::kAnthropicCosts;
+  const bool admin = anthropic || endpoint == BillingEndpoint::kOpenAiUsage ||
+                     endpoint == BillingEndpoint::kOpenAiCosts;
+  const bool openrouter = endpoint == BillingEndpoint::kOpenRouterCredits ||
+                          endpoint == BillingEndpoint::kOpenRouterKey;
+  const Dialect dialect = anthropic ? Dialect::kAnthropic : Dialect::kOpenAi;
+  const std::string request_id = NextId("req_fake_");
+
+  auto reply = [&](int status, const std::string& body, std::string_view reason = {}) {
+    if (status == 200) {
+      ledger_.RecordServed(route);
+    } else {
+      ledger_.RecordFailed(route);
+    }
+    if (reason.empty()) {
+      Log(LogLevel::kInfo, "Billing request",
+          {{"route", std::string(route)}, {"status", std::to_string(status)}});
+    } else {
+      Log(LogLevel::kInfo, "Billing request",
+          {{"route", std::string(route)},
+           {"status", std::to_string(status)},
+           {"reason", std::string(reason)}});
+    }
+    return SendJson(conn, status, body, RequestIdHeader(dialect, request_id));
+  };
+  auto fail = [&](ErrorCase error_case, std::string_view message) {
+    const int status = ErrorStatus(error_case);
+    return reply(status,
+                 openrouter ? RenderOpenRouterError(status, message)
+                            : RenderErrorBody(dialect, error_case, message,
+                                              anthropic ? request_id : std::string()),
+                 message);
+  };
+
+  if (!BillingAuthorized(conn, admin, anthropic)) {
+    return fail(ErrorCase::kUnauthorized, anthropic    ? "invalid x-api-key"
+                                          : openrouter ? "No auth credentials found"
+                                                       : "Incorrect API key provided.");
+  }
+  if (anthropic && mg_get_header(conn, "anthropic-version") == nullptr) {
+    return fail(ErrorCase::kBadRequest, "anthropic-version: header is required");
+  }
+  const mg_request_info* info = mg_get_request_info(conn);
+  auto params = ParseQueryString(info->query_string != nullptr ? info->query_string : "");
+  if (!params) return fail(ErrorCase::kBadRequest, params.error());
+
+  const auto now = WallNow();
+  const DayCounters reported = ledger_.Reported(steady_clock::now());
+  const int64_t used = Sum(reported).cost.Total();
+  switch (endpoint) {
+    case BillingEndpoint::kOpenAiUsage:
+    case BillingEndpoint::kOpenAiCosts:
+    case BillingEndpoint::kAnthropicUsage:
+    case BillingEndpoint::kAnthropicCosts: {
+      const BillingReport report =
+          endpoint == BillingEndpoint::kOpenAiUsage      ? BillingReport::kOpenAiUsage
+          : endpoint == BillingEndpoint::kOpenAiCosts    ? BillingReport::kOpenAiCosts
+          : endpoint == BillingEndpoint::kAnthropicUsage ? BillingReport::kAnthropicUsage
+                                                         : BillingReport::kAnthropicCosts;
+      const auto query = ParseReportQuery(report, *params, now);
+      if (!query) return fail(ErrorCase::kBadRequest, query.error());
+      return reply(200, RenderReport(*query, reported, options_.billing_page_size));
+    }
+    case BillingEndpoint::kDashboardSubscription:
+      return reply(200, RenderDashboardSubscription(options_.quota_nano_usd));
+    case BillingEndpoint::kDashboardUsage:
+      // start_date/end_date are ignored, as one-api and new-api ignore them.
+      return reply(200, RenderDashboardUsage(used));
+    case BillingEndpoint::kDeepSeekBalance:
+      return reply(200,
+                   RenderDeepSeekBalance(options_.quota_nano_usd, used, options_.cny_balance_nano));
+    case BillingEndpoint::kOpenRouterCredits:
+      return reply(200, RenderOpenRouterCredits(options_.quota_nano_usd, used));
+    case BillingEndpoint::kOpenRouterKey:
+      return reply(200, RenderOpenRouterKey(MaskKey(options_.api_key), options_.quota_nano_usd,
+                                            SpendWindows(reported, pricing::UtcDay(now))));
+  }
+  return fail(ErrorCase::kNotFound, "");
 }
 
 }  // namespace llm_exporter::fake_vendor

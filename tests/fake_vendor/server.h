@@ -2,8 +2,13 @@
 
 // The fake LLM vendor's HTTP server (civetweb). It serves the OpenAI-compatible
 // chat completions route (POST /v1/chat/completions and /chat/completions), the
-// Anthropic messages route (POST /v1/messages), GET /v1/models, and the control
-// routes POST /control/fault, POST /control/reset and GET /control/stats.
+// Anthropic messages route (POST /v1/messages), GET /v1/models, the vendors'
+// billing routes (billing_reports.h), and the control routes POST /control/fault,
+// POST /control/price_skew, POST /control/reset and GET /control/stats.
+//
+// Every served chat reply is priced when it completes (vendor_pricer.h) and
+// recorded with its tokens in the UsageLedger; the billing routes report from
+// the ledger what was served at least `report_delay` ago.
 //
 // Replies are deterministic (see chat_request.h for the token rule) and paced:
 // streaming replies send headers and the preamble at once, the first content token
@@ -19,13 +24,17 @@
 #include <cstdint>
 #include <expected>
 #include <functional>
+#include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 
+#include "pricing/price_book.h"
 #include "tests/fake_vendor/chat_request.h"
 #include "tests/fake_vendor/faults.h"
 #include "tests/fake_vendor/usage_ledger.h"
+#include "tests/fake_vendor/vendor_pricer.h"
 #include "tests/fake_vendor/wire_replies.h"
 
 struct mg_connection;
@@ -43,6 +52,30 @@ struct ServerOptions {
   FaultSpec fault;
   size_t max_body_bytes = 1 << 20;
   std::function<std::chrono::system_clock::time_point()> wall_clock;  // default: system clock
+
+  // Billing.
+  std::string admin_key;  // org usage/cost routes; empty: they take api_key
+  std::shared_ptr<const pricing::PriceBook> price_book;  // null: nothing is priced
+  std::string price_table = "fake";
+  SkewMap price_skews;
+  int64_t quota_nano_usd = 25'000'000'000;  // credit / limit of the balance routes
+  std::optional<int64_t> cny_balance_nano;  // DeepSeek's extra CNY entry
+  int64_t billing_page_size = 2;            // buckets per report page at most
+  std::chrono::milliseconds report_delay{0};
+};
+
+// The billing routes; which vendor's key, header and error format each uses is
+// decided in server.cc.
+enum class BillingEndpoint {
+  kOpenAiUsage,
+  kOpenAiCosts,
+  kAnthropicUsage,
+  kAnthropicCosts,
+  kDashboardSubscription,
+  kDashboardUsage,
+  kDeepSeekBalance,
+  kOpenRouterCredits,
+  kOpenRouterKey,
 };
 
 class Server {
@@ -59,6 +92,7 @@ class Server {
 
   UsageLedger& ledger() { return ledger_; }
   FaultSchedule& faults() { return faults_; }
+  VendorPricer& pricer() { return pricer_; }
 
  private:
   struct Outcome {
@@ -70,17 +104,26 @@ class Server {
   int Route(mg_connection* conn);
   int HandleChat(mg_connection* conn, Dialect dialect, std::string_view route);
   int HandleModels(mg_connection* conn, std::string_view route);
+  int HandleBilling(mg_connection* conn, std::string_view route, BillingEndpoint endpoint);
   int HandleControlFault(mg_connection* conn);
+  int HandleControlPriceSkew(mg_connection* conn);
   int HandleControlReset(mg_connection* conn);
   int HandleControlStats(mg_connection* conn);
 
+  // `before_last_write` runs just before the last bytes of a complete reply go
+  // out, so a client that has the whole reply also finds it counted and priced.
+  using Hook = std::function<void()>;
   Outcome Respond(mg_connection* conn, Dialect dialect, const ChatRequest& request, Fault fault,
-                  std::string_view request_id);
+                  std::string_view request_id, const Hook& before_last_write);
   Outcome RespondPlain(mg_connection* conn, const Reply& reply, Fault fault,
-                       std::string_view request_id, std::chrono::steady_clock::time_point start);
+                       std::string_view request_id, std::chrono::steady_clock::time_point start,
+                       const Hook& before_last_write);
   Outcome RespondStream(mg_connection* conn, const Reply& reply, Fault fault,
-                        std::string_view request_id);
+                        std::string_view request_id, const Hook& before_last_write);
   bool Authorized(mg_connection* conn, Dialect dialect) const;
+  // Admin routes want admin_key (api_key when there is none); the others api_key.
+  bool BillingAuthorized(mg_connection* conn, bool admin, bool x_api_key) const;
+  std::chrono::system_clock::time_point WallNow() const;
   void StallUntilHangUp(mg_connection* conn);
 
   // False if Stop() was called before the deadline.
@@ -90,6 +133,7 @@ class Server {
   const ServerOptions options_;
   FaultSchedule faults_;
   UsageLedger ledger_;
+  VendorPricer pricer_;
   mg_context* context_ = nullptr;
   int port_ = 0;
 

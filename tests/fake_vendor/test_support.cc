@@ -82,11 +82,14 @@ std::expected<std::unique_ptr<FakeVendorProcess>, std::string> FakeVendorProcess
   for (auto& arg : argv_storage) argv.push_back(arg.data());
   argv.push_back(nullptr);
 
-  // The child sees our environment minus any inherited key, plus `env`.
+  // The child sees our environment minus any inherited keys, plus `env`.
   std::vector<std::string> env_storage;
   for (char** entry = environ; *entry != nullptr; ++entry) {
-    if (!std::string_view(*entry).starts_with("FAKE_VENDOR_API_KEY="))
+    const std::string_view variable = *entry;
+    if (!variable.starts_with("FAKE_VENDOR_API_KEY=") &&
+        !variable.starts_with("FAKE_VENDOR_ADMIN_KEY=")) {
       env_storage.push_back(*entry);
+    }
   }
   for (const auto& [name, value] : env) env_storage.push_back(name + "=" + value);
   std::vector<char*> envp;

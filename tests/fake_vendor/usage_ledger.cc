@@ -3,8 +3,11 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
+
+#include "tests/fake_vendor/decimal_text.h"
 
 namespace llm_exporter::fake_vendor {
 namespace {
@@ -13,6 +16,10 @@ using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
 
 void Key(JsonWriter& w, std::string_view key) {
   w.Key(key.data(), static_cast<rapidjson::SizeType>(key.size()));
+}
+
+void RawNumber(JsonWriter& w, const std::string& text) {
+  w.RawValue(text.data(), text.size(), rapidjson::kNumberType);
 }
 
 void WriteCounters(JsonWriter& w, const TokenCounters& counters) {
@@ -25,6 +32,12 @@ void WriteCounters(JsonWriter& w, const TokenCounters& counters) {
   w.Int64(counters.cached_input_tokens);
   Key(w, "output_tokens");
   w.Int64(counters.output_tokens);
+  Key(w, "cost_nano_usd");
+  w.Int64(counters.cost.Total());
+  Key(w, "cost_usd");
+  RawNumber(w, DollarsText(counters.cost.Total(), 1));
+  Key(w, "unpriced_requests");
+  w.Int64(counters.unpriced_requests);
   w.EndObject();
 }
 
@@ -43,23 +56,45 @@ RouteCounters& Route(LedgerSnapshot& data, std::string_view route) {
   return it->second;
 }
 
+void Add(DayCounters& days, std::string_view day, std::string_view model,
+         const TokenCounters& usage) {
+  auto day_it = days.find(day);
+  if (day_it == days.end()) day_it = days.emplace(std::string(day), ModelCounters{}).first;
+  auto model_it = day_it->second.find(model);
+  if (model_it == day_it->second.end()) {
+    model_it = day_it->second.emplace(std::string(model), TokenCounters{}).first;
+  }
+  model_it->second += usage;
+}
+
 }  // namespace
+
+CostSplit& CostSplit::operator+=(const CostSplit& other) {
+  input += other.input;
+  cached_input += other.cached_input;
+  output += other.output;
+  return *this;
+}
 
 TokenCounters& TokenCounters::operator+=(const TokenCounters& other) {
   requests += other.requests;
   input_tokens += other.input_tokens;
   cached_input_tokens += other.cached_input_tokens;
   output_tokens += other.output_tokens;
+  cost += other.cost;
+  unpriced_requests += other.unpriced_requests;
   return *this;
 }
 
-TokenCounters LedgerSnapshot::Totals() const {
+TokenCounters Sum(const DayCounters& days) {
   TokenCounters totals;
   for (const auto& [day, models] : days) {
     for (const auto& [model, counters] : models) totals += counters;
   }
   return totals;
 }
+
+TokenCounters LedgerSnapshot::Totals() const { return Sum(days); }
 
 ModelCounters LedgerSnapshot::PerModel() const {
   ModelCounters per_model;
@@ -69,25 +104,24 @@ ModelCounters LedgerSnapshot::PerModel() const {
   return per_model;
 }
 
+UsageLedger::UsageLedger(std::chrono::milliseconds report_delay) : report_delay_(report_delay) {}
+
 void UsageLedger::CountRequest(std::string_view route) {
   std::lock_guard lock(mutex_);
   ++Route(data_, route).requests;
 }
 
 void UsageLedger::RecordServed(std::string_view day, std::string_view model, std::string_view route,
-                               const TokenCounters& usage) {
-  std::lock_guard lock(mutex_);
-  ++Route(data_, route).served;
-  auto day_it = data_.days.find(day);
-  if (day_it == data_.days.end())
-    day_it = data_.days.emplace(std::string(day), ModelCounters{}).first;
-  auto model_it = day_it->second.find(model);
-  if (model_it == day_it->second.end()) {
-    model_it = day_it->second.emplace(std::string(model), TokenCounters{}).first;
-  }
+                               const TokenCounters& usage,
+                               std::chrono::steady_clock::time_point served_at) {
   TokenCounters served = usage;
   served.requests = 1;
-  model_it->second += served;
+  std::lock_guard lock(mutex_);
+  ++Route(data_, route).served;
+  Add(data_.days, day, model, served);
+  pending_.push_back({served_at, std::string(day), std::string(model), served});
+  // Folding here too keeps pending_ bounded by the delay window.
+  FoldReported(served_at);
 }
 
 void UsageLedger::RecordServed(std::string_view route) {
@@ -103,11 +137,29 @@ void UsageLedger::RecordFailed(std::string_view route) {
 void UsageLedger::Reset() {
   std::lock_guard lock(mutex_);
   data_ = LedgerSnapshot{};
+  reported_.clear();
+  pending_.clear();
 }
 
 LedgerSnapshot UsageLedger::Snapshot() const {
   std::lock_guard lock(mutex_);
   return data_;
+}
+
+DayCounters UsageLedger::Reported(std::chrono::steady_clock::time_point now) {
+  std::lock_guard lock(mutex_);
+  FoldReported(now);
+  return reported_;
+}
+
+void UsageLedger::FoldReported(std::chrono::steady_clock::time_point now) {
+  // Handlers stamp served_at before taking the lock, so pending_ is only
+  // roughly in time order: test every entry.
+  const auto due = [&](const Pending& entry) { return entry.served_at + report_delay_ <= now; };
+  for (const Pending& entry : pending_) {
+    if (due(entry)) Add(reported_, entry.day, entry.model, entry.usage);
+  }
+  std::erase_if(pending_, due);
 }
 
 std::string UtcDay(std::chrono::system_clock::time_point time) {
@@ -120,7 +172,8 @@ std::string UtcDay(std::chrono::system_clock::time_point time) {
   return buffer;
 }
 
-std::string RenderStatsJson(const LedgerSnapshot& snapshot, const FaultSpec& active_fault) {
+std::string RenderStatsJson(const LedgerSnapshot& snapshot, const FaultSpec& active_fault,
+                            const SkewMap& price_skews) {
   rapidjson::StringBuffer buffer;
   JsonWriter w(buffer);
   w.StartObject();
@@ -159,6 +212,13 @@ std::string RenderStatsJson(const LedgerSnapshot& snapshot, const FaultSpec& act
     w.Int64(*active_fault.count);
   } else {
     w.Null();
+  }
+  w.EndObject();
+  Key(w, "price_skews");
+  w.StartObject();
+  for (const auto& [model, factor] : price_skews) {
+    Key(w, model);
+    RawNumber(w, DecimalText(factor, 9, 1));
   }
   w.EndObject();
   w.EndObject();

@@ -59,8 +59,8 @@ Process::Process(std::vector<std::string> argv, std::map<std::string, std::strin
     dup2(out, 1);
     dup2(err, 2);
     // Tests talk to loopback only: never through a proxy from the environment.
-    for (const char* name : {"http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY",
-                             "all_proxy"}) {
+    for (const char* name :
+         {"http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "all_proxy"}) {
       unsetenv(name);
     }
     for (const auto& [key, value] : env) setenv(key.c_str(), value.c_str(), 1);
@@ -299,12 +299,14 @@ std::string Exporter::Metrics() const {
 
 namespace llm_exporter::testing {
 
-FakeVendor::FakeVendor(const TempDir& dir, std::vector<std::string> flags, const std::string& name) {
+FakeVendor::FakeVendor(const TempDir& dir, std::vector<std::string> flags,
+                       const std::string& name) {
   std::string port_file = dir.File(name + ".port");
   std::vector<std::string> argv = {FakeVendorBinary(), "--listen", "127.0.0.1:0", "--port-file",
                                    port_file};
   for (auto& f : flags) argv.push_back(f);
-  process_ = std::make_unique<Process>(argv, std::map<std::string, std::string>{}, dir.path(), name);
+  process_ =
+      std::make_unique<Process>(argv, std::map<std::string, std::string>{}, dir.path(), name);
   std::string port;
   bool up = WaitFor(
       [&] {
@@ -313,7 +315,8 @@ FakeVendor::FakeVendor(const TempDir& dir, std::vector<std::string> flags, const
       },
       10s);
   while (!port.empty() && (port.back() == '\n' || port.back() == ' ')) port.pop_back();
-  if (!up || port.empty()) throw std::runtime_error("fake_vendor did not start:\n" + process_->Stderr());
+  if (!up || port.empty())
+    throw std::runtime_error("fake_vendor did not start:\n" + process_->Stderr());
   url_ = "http://127.0.0.1:" + port;
 }
 

@@ -108,7 +108,8 @@ class Exporter {
 // tests/fake_vendor on a free loopback port.
 class FakeVendor {
  public:
-  FakeVendor(const TempDir& dir, std::vector<std::string> flags, const std::string& name = "fake_vendor");
+  FakeVendor(const TempDir& dir, std::vector<std::string> flags,
+             const std::string& name = "fake_vendor");
   const std::string& url() const { return url_; }  // http://127.0.0.1:PORT
   // POST /control/fault {"fault": NAME, "count": COUNT}.
   void SetFault(const std::string& fault, int count);

@@ -1,8 +1,8 @@
 // Synthetic probes end to end: the real exporter probing the fake vendor.
 
-#include <boost/test/unit_test.hpp>
 #include <signal.h>
 
+#include <boost/test/unit_test.hpp>
 #include <cmath>
 
 #include "tests/integration/harness.h"
@@ -50,16 +50,14 @@ BOOST_AUTO_TEST_SUITE(probes)
 
 BOOST_AUTO_TEST_CASE(timing_of_streaming_and_plain_runs) {
   TempDir dir;
-  FakeVendor vendor(dir, {"--api-key", kKey, "--ttft-ms", "200", "--token-ms", "20",
-                          "--reply-tokens", "16"});
-  std::string config = Vendors(vendor) +
-                       Probe("fake-openai", "fake-gpt", "openai-stream", true, "2s",
-                             "max_tokens = 16\n") +
-                       Probe("fake-openai", "fake-gpt", "openai-plain", false, "2s",
-                             "max_tokens = 16\n") +
-                       Probe("fake-anthropic", "fake-claude", "anthropic-stream", true, "2s",
-                             "max_tokens = 16\n") +
-                       Pricing();
+  FakeVendor vendor(
+      dir, {"--api-key", kKey, "--ttft-ms", "200", "--token-ms", "20", "--reply-tokens", "16"});
+  std::string config =
+      Vendors(vendor) +
+      Probe("fake-openai", "fake-gpt", "openai-stream", true, "2s", "max_tokens = 16\n") +
+      Probe("fake-openai", "fake-gpt", "openai-plain", false, "2s", "max_tokens = 16\n") +
+      Probe("fake-anthropic", "fake-claude", "anthropic-stream", true, "2s", "max_tokens = 16\n") +
+      Pricing();
   Exporter exporter(dir, config, kEnv);
   for (const char* target : {"openai-stream", "openai-plain", "anthropic-stream"}) {
     BOOST_REQUIRE_MESSAGE(WaitForSeries(exporter, "llm_probes_total", T(target), 1), target);
@@ -86,8 +84,8 @@ BOOST_AUTO_TEST_CASE(timing_of_streaming_and_plain_runs) {
   BOOST_TEST(!Series(scrape, "llm_probe_output_tokens_per_second", T("openai-plain")).has_value());
 
   // The probes' traffic and cost: fake-gpt costs $1/M input, $2/M output.
-  std::map<std::string, std::string> gpt = {{"vendor", "fake-openai"}, {"model", "fake-gpt"},
-                                            {"source", "probe"}};
+  std::map<std::string, std::string> gpt = {
+      {"vendor", "fake-openai"}, {"model", "fake-gpt"}, {"source", "probe"}};
   auto output = gpt;
   output["type"] = "output";
   double requests = 0;
@@ -99,8 +97,8 @@ BOOST_AUTO_TEST_CASE(timing_of_streaming_and_plain_runs) {
   }
   BOOST_TEST(*Series(scrape, "llm_tokens_total", output) == 16 * requests);
   BOOST_TEST(*Series(scrape, "llm_cost_usd_total", gpt) > 0);
-  auto price = std::map<std::string, std::string>{{"table", "fake"}, {"model", "fake-gpt"},
-                                                  {"type", "output"}};
+  auto price = std::map<std::string, std::string>{
+      {"table", "fake"}, {"model", "fake-gpt"}, {"type", "output"}};
   BOOST_TEST(*Series(scrape, "llm_model_price_usd_per_million_tokens", price) == 2.0);
 
   std::string file = dir.Write("metrics.txt", scrape);
@@ -111,8 +109,8 @@ BOOST_AUTO_TEST_CASE(timing_of_streaming_and_plain_runs) {
 BOOST_AUTO_TEST_CASE(fault_matrix) {
   TempDir dir;
   FakeVendor vendor(dir, {"--api-key", kKey, "--slow-ms", "3000", "--reply-tokens", "4"});
-  Exporter exporter(dir, Vendors(vendor) + Probe("fake-openai", "fake-gpt", "t", true, "1s") + Pricing(),
-                    kEnv);
+  Exporter exporter(
+      dir, Vendors(vendor) + Probe("fake-openai", "fake-gpt", "t", true, "1s") + Pricing(), kEnv);
   BOOST_REQUIRE(WaitForSeries(exporter, "llm_probe_success", T("t"), 1));
 
   struct Case {
@@ -162,9 +160,10 @@ BOOST_AUTO_TEST_CASE(fault_matrix) {
 BOOST_AUTO_TEST_CASE(connection_refused_is_connect) {
   TempDir dir;
   int closed = FreePort();
-  std::string config = "[[vendor]]\nname = \"gone\"\napi = \"openai\"\nbase_url = "
-                       "\"http://127.0.0.1:" + std::to_string(closed) + "/v1\"\n\n" +
-                       Probe("gone", "fake-gpt", "t", false, "1s");
+  std::string config =
+      "[[vendor]]\nname = \"gone\"\napi = \"openai\"\nbase_url = "
+      "\"http://127.0.0.1:" +
+      std::to_string(closed) + "/v1\"\n\n" + Probe("gone", "fake-gpt", "t", false, "1s");
   Exporter exporter(dir, config, kEnv);
   auto labels = T("t");
   labels["reason"] = "connect";
@@ -202,15 +201,16 @@ BOOST_AUTO_TEST_CASE(budget_worth_n_runs_skips_run_n_plus_1) {
 BOOST_AUTO_TEST_CASE(on_demand_probe_endpoint) {
   TempDir dir;
   FakeVendor vendor(dir, {"--api-key", kKey, "--slow-ms", "5000"});
-  Exporter exporter(dir, Vendors(vendor) + Probe("fake-openai", "fake-gpt", "t", true, "1h") + Pricing(),
-                    kEnv);
+  Exporter exporter(
+      dir, Vendors(vendor) + Probe("fake-openai", "fake-gpt", "t", true, "1h") + Pricing(), kEnv);
   HttpResult probe = HttpGet(exporter.url() + "/probe?target=t");
   BOOST_TEST(probe.status == 200);
   BOOST_TEST(*Series(probe.body, "probe_success") == 1);
   BOOST_TEST(*Series(probe.body, "probe_http_status_code") == 200);
   BOOST_TEST(*Series(probe.body, "probe_llm_output_tokens") == 8);
   BOOST_TEST(*Series(probe.body, "probe_llm_cost_usd") > 0);
-  BOOST_TEST(Series(probe.body, "probe_http_duration_seconds", {{"phase", "first_token"}}).has_value());
+  BOOST_TEST(
+      Series(probe.body, "probe_http_duration_seconds", {{"phase", "first_token"}}).has_value());
   BOOST_TEST(Series(probe.body, "probe_llm_time_to_first_token_seconds").has_value());
   BOOST_TEST(!Series(probe.body, "llm_probe_success").has_value());  // a fresh registry
 
@@ -224,8 +224,8 @@ BOOST_AUTO_TEST_CASE(on_demand_probe_endpoint) {
   // The scrape timeout header bounds the run (minus half a second).
   vendor.SetFault("slow_first_byte", 1);
   auto start = std::chrono::steady_clock::now();
-  HttpResult slow = HttpGet(exporter.url() + "/probe?target=t",
-                            {"X-Prometheus-Scrape-Timeout-Seconds: 1.5"});
+  HttpResult slow =
+      HttpGet(exporter.url() + "/probe?target=t", {"X-Prometheus-Scrape-Timeout-Seconds: 1.5"});
   double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   BOOST_TEST(*Series(slow.body, "probe_success") == 0);
   BOOST_TEST(took < 1.5, "took " << took);
@@ -238,8 +238,9 @@ BOOST_AUTO_TEST_CASE(reload_removes_series_of_removed_targets) {
   TempDir dir;
   FakeVendor vendor(dir, {"--api-key", kKey});
   std::string base = Vendors(vendor) + Pricing();
-  Exporter exporter(dir, base + Probe("fake-openai", "fake-gpt", "keep", false, "1s") +
-                             Probe("fake-anthropic", "fake-claude", "drop", true, "1s"),
+  Exporter exporter(dir,
+                    base + Probe("fake-openai", "fake-gpt", "keep", false, "1s") +
+                        Probe("fake-anthropic", "fake-claude", "drop", true, "1s"),
                     kEnv);
   BOOST_REQUIRE(WaitForSeries(exporter, "llm_probes_total", T("drop"), 1));
   BOOST_REQUIRE(WaitForSeries(exporter, "llm_probes_total", T("keep"), 1));
@@ -256,8 +257,9 @@ BOOST_AUTO_TEST_CASE(reload_removes_series_of_removed_targets) {
 BOOST_AUTO_TEST_CASE(unpriced_model_is_counted_never_guessed) {
   TempDir dir;
   FakeVendor vendor(dir, {"--api-key", kKey});
-  Exporter exporter(dir, Vendors(vendor) + Probe("fake-openai", "mystery-model", "t", false, "1s") + Pricing(),
-                    kEnv);
+  Exporter exporter(
+      dir, Vendors(vendor) + Probe("fake-openai", "mystery-model", "t", false, "1s") + Pricing(),
+      kEnv);
   std::map<std::string, std::string> labels = {{"model", "mystery-model"}, {"source", "probe"}};
   BOOST_REQUIRE(WaitForSeries(exporter, "llm_unpriced_requests_total", labels, 1));
   std::string scrape = exporter.Metrics();
@@ -277,7 +279,8 @@ BOOST_AUTO_TEST_CASE(config_check_validates_price_tables) {
             "[[price]]\ntable = \"t\"\nmodel = \"m\"\neffective_from = 2025-01-01\ninput = -1.0\n"
             "output = 2.0\ncolour = 1\n");
   std::string path = dir.Write("c.toml", "[pricing]\nfiles = [\"prices.toml\"]\n");
-  Process check({ExporterBinary(), "--config.check", "--config.file=" + path}, {}, dir.path(), "check");
+  Process check({ExporterBinary(), "--config.check", "--config.file=" + path}, {}, dir.path(),
+                "check");
   BOOST_TEST(check.Wait(10s) == 1);
   std::string err = check.Stderr();
   BOOST_TEST(err.find(dir.File("prices.toml") + ":5:") != std::string::npos, err);

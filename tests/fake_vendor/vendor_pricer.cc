@@ -1,0 +1,146 @@
+#include "tests/fake_vendor/vendor_pricer.h"
+
+#include <algorithm>
+#include <array>
+
+#include "pricing/cost.h"
+#include "pricing/decimal.h"
+
+namespace llm_exporter::fake_vendor {
+namespace {
+
+using Int128 = __int128;
+
+Int128 RoundHalfEven(Int128 numerator, Int128 denominator) {
+  Int128 quotient = numerator / denominator;
+  const Int128 remainder = numerator % denominator;
+  if (remainder * 2 > denominator || (remainder * 2 == denominator && quotient % 2 == 1)) {
+    ++quotient;
+  }
+  return quotient;
+}
+
+}  // namespace
+
+std::expected<int64_t, std::string> ParseSkewFactor(std::string_view text) {
+  const auto factor = pricing::ScaleDecimal(text, 9, pricing::Rounding::kExact, kMaxSkew);
+  if (!factor) {
+    return std::unexpected(
+        "price skew factor must be a decimal in 0..1000 with at most 9 "
+        "fraction digits, got \"" +
+        std::string(text) + "\"");
+  }
+  return *factor;
+}
+
+std::expected<std::pair<std::string, int64_t>, std::string> ParseSkewAssignment(
+    std::string_view text) {
+  const size_t equals = text.rfind('=');
+  if (equals == std::string_view::npos || equals == 0) {
+    return std::unexpected("price skew must be MODEL=FACTOR, got \"" + std::string(text) + "\"");
+  }
+  auto factor = ParseSkewFactor(text.substr(equals + 1));
+  if (!factor) return std::unexpected(factor.error());
+  return std::pair{std::string(text.substr(0, equals)), *factor};
+}
+
+int64_t ApplySkew(int64_t nano_usd, int64_t factor) {
+  if (factor == kUnitSkew) return nano_usd;
+  return static_cast<int64_t>(RoundHalfEven(Int128{nano_usd} * factor, kUnitSkew));
+}
+
+const pricing::Prices& PricesFor(const pricing::PriceRow& row, const pricing::Usage& usage) {
+  // Mirrors CostNanoUsd's tier rule, so the split uses the prices the total used.
+  if (!row.long_context) return row.prices;
+  const Int128 context =
+      Int128{std::max<int64_t>(usage.input, 0)} + std::max<int64_t>(usage.cached_input, 0) +
+      std::max<int64_t>(usage.cache_write_5m, 0) + std::max<int64_t>(usage.cache_write_1h, 0);
+  return context > row.long_context->threshold ? row.long_context->prices : row.prices;
+}
+
+CostSplit SplitCost(const pricing::Prices& prices, const pricing::Usage& usage, int64_t factor,
+                    int64_t total) {
+  const int64_t output = std::max<int64_t>(usage.output, 0);
+  const int64_t reasoning = std::clamp<int64_t>(usage.reasoning, 0, output);
+  // Exact shares in units of 10^-15 nano-USD: tokens * (nano-USD per million) * factor.
+  const std::array<Int128, 3> exact = {
+      Int128{std::max<int64_t>(usage.input, 0)} * prices.input * factor,
+      Int128{std::max<int64_t>(usage.cached_input, 0)} * prices.cached_input * factor,
+      (Int128{output - reasoning} * prices.output + Int128{reasoning} * prices.reasoning) * factor};
+  constexpr Int128 kUnit = Int128{1'000'000} * kUnitSkew;
+  std::array<int64_t, 3> parts{};
+  std::array<Int128, 3> remainders{};
+  int64_t left = total;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    parts[i] = static_cast<int64_t>(exact[i] / kUnit);
+    remainders[i] = exact[i] % kUnit;
+    left -= parts[i];
+  }
+  // Largest remainders first; ties go to the later kind (output before input).
+  std::array<size_t, 3> order = {2, 1, 0};
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return remainders[a] > remainders[b]; });
+  for (size_t i : order) {
+    if (left <= 0 || remainders[i] == 0) break;
+    ++parts[i];
+    --left;
+  }
+  // Only a skew's rounding gets here; the largest parts absorb it.
+  std::array<size_t, 3> by_size = {2, 0, 1};
+  std::stable_sort(by_size.begin(), by_size.end(),
+                   [&](size_t a, size_t b) { return parts[a] > parts[b]; });
+  if (left > 0) parts[by_size[0]] += left;
+  for (size_t i : by_size) {
+    if (left >= 0) break;
+    const int64_t take = std::min(parts[i], -left);
+    parts[i] -= take;
+    left += take;
+  }
+  return CostSplit{parts[0], parts[1], parts[2]};
+}
+
+VendorPricer::VendorPricer(std::shared_ptr<const pricing::PriceBook> book, std::string table,
+                           SkewMap initial_skews)
+    : book_(std::move(book)),
+      table_(std::move(table)),
+      initial_skews_(std::move(initial_skews)),
+      skews_(initial_skews_) {}
+
+std::optional<CostSplit> VendorPricer::Price(std::string_view model, const TokenCounters& tokens,
+                                             std::chrono::system_clock::time_point at) const {
+  if (!book_) return std::nullopt;
+  const pricing::PriceRow* row = book_->Find(table_, model, at);
+  if (row == nullptr) return std::nullopt;
+  const pricing::Usage usage{
+      .input = std::max<int64_t>(tokens.input_tokens - tokens.cached_input_tokens, 0),
+      .cached_input = tokens.cached_input_tokens,
+      .output = tokens.output_tokens};
+  int64_t factor = kUnitSkew;
+  {
+    std::lock_guard lock(mutex_);
+    if (const auto it = skews_.find(model); it != skews_.end()) factor = it->second;
+  }
+  const int64_t total = ApplySkew(pricing::CostNanoUsd(*row, usage), factor);
+  return SplitCost(PricesFor(*row, usage), usage, factor, total);
+}
+
+void VendorPricer::SetSkew(std::string_view model, int64_t factor) {
+  std::lock_guard lock(mutex_);
+  if (factor == kUnitSkew) {
+    if (const auto it = skews_.find(model); it != skews_.end()) skews_.erase(it);
+  } else {
+    skews_.insert_or_assign(std::string(model), factor);
+  }
+}
+
+void VendorPricer::ResetSkews() {
+  std::lock_guard lock(mutex_);
+  skews_ = initial_skews_;
+}
+
+SkewMap VendorPricer::Skews() const {
+  std::lock_guard lock(mutex_);
+  return skews_;
+}
+
+}  // namespace llm_exporter::fake_vendor
