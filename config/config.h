@@ -28,6 +28,9 @@ class Secret {
   const std::string& Reveal() const { return value_; }
   // Where the key comes from ("env FOO" or "file /path"): safe to display.
   const std::string& Source() const { return source_; }
+  // `text` with every occurrence of the key replaced by <secret>: for vendor
+  // replies that echo the key back.
+  std::string Redact(std::string text) const;
 
  private:
   std::string source_;

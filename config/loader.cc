@@ -477,6 +477,15 @@ void ReadProxy(TableReader& reader, const LoadContext& ctx, Config& config) {
 
 std::ostream& operator<<(std::ostream& out, const Secret&) { return out << "<secret>"; }
 
+std::string Secret::Redact(std::string text) const {
+  if (value_.empty()) return text;
+  for (size_t at = text.find(value_); at != std::string::npos; at = text.find(value_, at)) {
+    text.replace(at, value_.size(), "<secret>");
+    at += 8;
+  }
+  return text;
+}
+
 std::string_view ToString(WireApi api) { return api == WireApi::kOpenAi ? "openai" : "anthropic"; }
 
 std::string_view ToString(BillingKind kind) { return kBillingKinds[static_cast<size_t>(kind)]; }

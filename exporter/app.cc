@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <set>
 #include <sstream>
@@ -370,7 +371,8 @@ HttpResponse App::HandleProbe(const HttpRequest& request) {
   if (!header.empty()) {
     char* end = nullptr;
     double seconds = std::strtod(header.c_str(), &end);
-    if (end != header.c_str() && seconds > 0) {
+    if (end != header.c_str() && seconds > 0 && std::isfinite(seconds)) {
+      seconds = std::min(seconds, 3600.0);
       auto budget = std::chrono::milliseconds(static_cast<int64_t>((seconds - 0.5) * 1000));
       timeout = std::min(timeout, std::max(budget, std::chrono::milliseconds(100)));
     }

@@ -171,7 +171,8 @@ void ProbeStore::OnResult(const probes::ProbeSpec& spec, const probes::ProbeResu
     if (r.output_tokens_per_second && *r.output_tokens_per_second > 0) {
       sample.time_per_output_token_seconds = 1.0 / *r.output_tokens_per_second;
     }
-    sample.usage_present = r.usage_present;
+    // Only a 2xx reply owes us usage; an error reply carries none.
+    sample.usage_present = r.usage_present || r.http_status < 200 || r.http_status >= 300;
     sample.usage = r.usage;
     sample.cost_nano_usd = r.cost_nano_usd;
     traffic_.Record(sample);
@@ -181,6 +182,7 @@ void ProbeStore::OnResult(const probes::ProbeSpec& spec, const probes::ProbeResu
   auto it = targets_.find(r.target);
   if (it == targets_.end()) return;  // removed by a reload meanwhile
   Target& t = it->second;
+  if (t.spec.Fingerprint() != spec.Fingerprint()) return;  // of a probe since changed
   ProbeHistoryEntry entry{r.started_at, r};
   t.recent.push_front(entry);
   if (t.recent.size() > kHistory) t.recent.pop_back();

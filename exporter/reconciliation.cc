@@ -61,6 +61,9 @@ std::string_view VerdictExplanation(pricing::Verdict verdict) {
       return "both a coverage gap and a price difference";
     case pricing::Verdict::kLocalOnly:
       return "the vendor reports nothing yet for traffic this exporter saw (reporting delay?)";
+    case pricing::Verdict::kVendorBehind:
+      return "the vendor reports less than this exporter saw (reporting delay, or traffic the "
+             "vendor did not bill)";
     case pricing::Verdict::kNoVendorData:
       return "no vendor figures";
   }
@@ -228,7 +231,7 @@ std::string ReconciliationTable(const std::vector<ReconciliationRow>& rows) {
   }
   html << "</table>\n<ul>\n";
   for (auto v : {pricing::Verdict::kMatch, pricing::Verdict::kCoverage, pricing::Verdict::kPrice,
-                 pricing::Verdict::kLocalOnly}) {
+                 pricing::Verdict::kLocalOnly, pricing::Verdict::kVendorBehind}) {
     html << "<li><b>" << pricing::VerdictName(v) << "</b>: " << HtmlEscape(VerdictExplanation(v))
          << "</li>\n";
   }

@@ -56,6 +56,7 @@ void TrafficMetrics::Observe(Histogram& histogram, const std::vector<double>& bo
 
 void TrafficMetrics::Record(const TrafficSample& s) {
   std::lock_guard lock(mutex_);
+  if (vendors_known_ && vendors_.count(s.vendor) == 0) return;
   ++requests_[{s.vendor, s.model, s.endpoint, s.code, s.source}];
   Observe(duration_[{s.vendor, s.model, s.endpoint, s.source}], DurationBuckets(),
           s.duration_seconds);
@@ -84,6 +85,7 @@ void TrafficMetrics::Record(const TrafficSample& s) {
 
 void TrafficMetrics::AddInFlight(const std::string& vendor, int delta) {
   std::lock_guard lock(mutex_);
+  if (vendors_known_ && vendors_.count(vendor) == 0) return;
   in_flight_[vendor] += delta;
 }
 
@@ -100,6 +102,8 @@ void TrafficMetrics::Touch(const std::string& vendor, const std::string& model,
 void TrafficMetrics::RetainVendors(const std::vector<std::string>& vendors) {
   std::set<std::string> keep(vendors.begin(), vendors.end());
   std::lock_guard lock(mutex_);
+  vendors_ = keep;
+  vendors_known_ = true;
   auto prune = [&keep](auto& map) {
     for (auto it = map.begin(); it != map.end();) {
       it = keep.count(std::get<0>(it->first)) ? std::next(it) : map.erase(it);

@@ -12,6 +12,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -72,6 +73,9 @@ class TrafficMetrics : public prometheus::Collectable {
   std::map<Vms, int64_t> unpriced_;
   std::map<Vms, int64_t> usage_missing_;
   std::map<std::string, int64_t> in_flight_;
+  // Vendors of the config in force: late events of removed vendors are dropped.
+  std::set<std::string> vendors_;
+  bool vendors_known_ = false;
 };
 
 }  // namespace llm_exporter::exporter

@@ -33,6 +33,8 @@ std::string_view VerdictName(Verdict verdict) {
       return "price";
     case Verdict::kCoverageAndPrice:
       return "coverage+price";
+    case Verdict::kVendorBehind:
+      return "vendor_behind";
     case Verdict::kLocalOnly:
       return "local_only";
     case Verdict::kNoVendorData:
@@ -87,6 +89,10 @@ ReconcileResult Reconcile(const ReconcileInput& in, double tolerance) {
     out.verdict = Verdict::kNoVendorData;
   } else if (vendor_empty && (in.local_requests > 0 || in.local_cost_nano_usd > 0)) {
     out.verdict = Verdict::kLocalOnly;
+  } else if (!out.coverage_gap && !out.price_gap && out.cost_drift_ratio &&
+             *out.cost_drift_ratio < -tolerance) {
+    // Less on the bill than we saw: never a "match".
+    out.verdict = Verdict::kVendorBehind;
   } else if (out.coverage_gap && out.price_gap) {
     out.verdict = Verdict::kCoverageAndPrice;
   } else if (out.coverage_gap) {

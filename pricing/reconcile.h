@@ -37,7 +37,8 @@ enum class Verdict {
   kCoverage,  // the vendor saw traffic we did not
   kPrice,     // the vendor charges other prices than ours
   kCoverageAndPrice,
-  kLocalOnly,  // we saw traffic the vendor does not (yet) report
+  kLocalOnly,     // we saw traffic the vendor does not (yet) report
+  kVendorBehind,  // the vendor reports less than we saw (reporting delay, or unbilled)
   kNoVendorData,
 };
 std::string_view VerdictName(Verdict verdict);

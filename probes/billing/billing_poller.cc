@@ -250,14 +250,18 @@ void BillingPoller::Finish(const std::string& name, Vendor& vendor, const PollEr
         vendor.backoff.count() == 0 ? interval / 8 : std::min(vendor.backoff * 2, interval);
     vendor.next_poll = now + vendor.backoff;
     if (error->retry_after_seconds) {
-      vendor.next_poll =
-          std::max(vendor.next_poll, now + std::chrono::seconds(*error->retry_after_seconds));
+      vendor.next_poll = std::max(vendor.next_poll, now + std::chrono::seconds(std::min<int64_t>(
+                                                              *error->retry_after_seconds, 3600)));
     }
-    LOG_WARN("Billing poll failed", {"vendor", name},
-             {"kind", config::ToString(vendor.billing.kind)},
-             {"reason", PollErrorReasonName(error->reason)}, {"err", error->message});
+    // A vendor may echo the key back in its error text.
+    PollError redacted = *error;
+    redacted.message = vendor.billing.api_key.Redact(std::move(redacted.message));
+    // The observer logs state changes at warn; every failure is debug here.
+    LOG_DEBUG("Billing poll failed", {"vendor", name},
+              {"kind", config::ToString(vendor.billing.kind)},
+              {"reason", PollErrorReasonName(redacted.reason)}, {"err", redacted.message});
     vendor.poll.reset();
-    if (options_.observer != nullptr) options_.observer->OnPoll(name, nullptr, error);
+    if (options_.observer != nullptr) options_.observer->OnPoll(name, nullptr, &redacted);
     return;
   }
   vendor.backoff = milliseconds{0};

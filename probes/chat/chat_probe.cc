@@ -11,6 +11,8 @@ namespace {
 
 constexpr size_t kMaxBodyBytes = 1 << 20;
 constexpr size_t kMaxAnswerBytes = 200;
+// libstdc++'s regex matcher recurses per character: match on a bounded prefix.
+constexpr size_t kMaxExpectInputBytes = 4096;
 
 double Seconds(std::chrono::steady_clock::duration d) {
   return std::chrono::duration<double>(d).count();
@@ -57,7 +59,7 @@ bool MatchesExpect(const std::string& expect, const std::string& text) {
     flags |= std::regex::icase;
   }
   try {
-    return std::regex_search(text, std::regex(pattern, flags));
+    return std::regex_search(text.substr(0, kMaxExpectInputBytes), std::regex(pattern, flags));
   } catch (const std::regex_error&) {
     return false;  // the config loader rejects invalid patterns
   }
@@ -288,6 +290,7 @@ ProbeResult ChatProbeRun::Finish(CURLcode code) {
     result.retry_after_seconds = wire::ParseRetryAfterSeconds(retry_after_, clock_.Wall());
   }
   result.success = result.failure == ProbeFailure::kNone;
+  result.message = spec_.vendor.api_key.Redact(std::move(result.message));
   if (result.success) {
     config::Log().Write(config::LogLevel::kDebug, __FILE__, __LINE__, "Probe succeeded",
                         {{"target", result.target},
@@ -303,7 +306,10 @@ ProbeResult ChatProbeRun::Finish(CURLcode code) {
                          {"duration_seconds", result.timings.total}},
                         &log_);
   }
-  result.log = log_.Lines();
+  // A vendor may echo the key back in an error message.
+  result.message = spec_.vendor.api_key.Redact(std::move(result.message));
+  result.answer = spec_.vendor.api_key.Redact(std::move(result.answer));
+  for (std::string line : log_.Lines()) result.log.push_back(spec_.vendor.api_key.Redact(line));
   return result;
 }
 

@@ -88,6 +88,15 @@ std::shared_ptr<const pricing::PriceBook> ProbeScheduler::Prices() const {
   return prices_;
 }
 
+void ProbeScheduler::Abandon(CURLM* multi, Target& target) {
+  if (!target.run) return;
+  curl_multi_remove_handle(multi, target.run->easy());
+  target.run.reset();
+  budget_.Release(pricing::UtcDay(options_.clock->Wall()), target.reserved_nano_usd, false);
+  target.reserved_nano_usd = 0;
+  if (options_.observer != nullptr) options_.observer->OnAbandoned(target.spec);
+}
+
 void ProbeScheduler::ApplyUpdate(CURLM* multi, std::vector<ProbeSpec> specs) {
   auto now = options_.clock->Monotonic();
   std::map<std::string, Target> next;
@@ -95,7 +104,10 @@ void ProbeScheduler::ApplyUpdate(CURLM* multi, std::vector<ProbeSpec> specs) {
     std::string name = spec.probe.name;
     auto old = targets_.find(name);
     if (old != targets_.end() && old->second.fingerprint == spec.Fingerprint()) {
+      // Same probe: keep its schedule and run, but take the new spec (a key
+      // rotated through api_key_file keeps the fingerprint).
       next[name] = std::move(old->second);
+      next[name].spec = std::move(spec);
       targets_.erase(old);
       continue;
     }
@@ -104,26 +116,27 @@ void ProbeScheduler::ApplyUpdate(CURLM* multi, std::vector<ProbeSpec> specs) {
     auto interval = spec.probe.interval;
     if (old != targets_.end()) {
       // Changed: keep the phase, but never wait longer than the new interval.
+      // A run in flight belongs to the old probe: it is abandoned (as on
+      // removal, below) so that it is never booked under the new one.
       target.next_run = std::min(old->second.next_run, now + interval);
-      target.run = std::move(old->second.run);
-      target.reserved_nano_usd = old->second.reserved_nano_usd;
+      Abandon(multi, old->second);
       targets_.erase(old);
     } else {
-      auto offset = std::hash<std::string>{}(name) % static_cast<size_t>(interval.count());
-      target.next_run = now + std::chrono::milliseconds(offset);
+      // The phase is a hash of the name against wall time, so restarts keep it.
+      int64_t period = interval.count();
+      int64_t offset =
+          static_cast<int64_t>(std::hash<std::string>{}(name) % static_cast<size_t>(period));
+      int64_t wall_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            options_.clock->Wall().time_since_epoch())
+                            .count();
+      target.next_run =
+          now + std::chrono::milliseconds(((offset - wall_ms % period) + period) % period);
     }
     target.spec = std::move(spec);
     next[name] = std::move(target);
   }
   // What is left was removed: abandon its run.
-  for (auto& [name, target] : targets_) {
-    if (target.run) {
-      curl_multi_remove_handle(multi, target.run->easy());
-      target.run.reset();
-      budget_.Release(pricing::UtcDay(options_.clock->Wall()), target.reserved_nano_usd, false);
-      if (options_.observer != nullptr) options_.observer->OnAbandoned(target.spec);
-    }
-  }
+  for (auto& [name, target] : targets_) Abandon(multi, target);
   targets_ = std::move(next);
 }
 
@@ -177,7 +190,12 @@ void ProbeScheduler::Complete(const ProbeSpec& spec, ProbeResult& result, int64_
           {day, spec.vendor.name, spec.probe.model, "probe", result.usage, result.cost_nano_usd});
     }
   }
-  if (result.sent) budget_.Release(pricing::UtcDay(wall), reserved, !result.usage_present);
+  // A 2xx reply without usage may have been billed: its worst case stays
+  // charged today. Anything else (no reply, an error status) cost nothing.
+  bool maybe_billed = result.http_status >= 200 && result.http_status < 300;
+  if (result.sent) {
+    budget_.Release(pricing::UtcDay(wall), reserved, maybe_billed && !result.usage_present);
+  }
   if (options_.observer != nullptr) options_.observer->OnResult(spec, result);
 }
 
@@ -230,8 +248,10 @@ void ProbeScheduler::Loop() {
         ProbeResult result = run->Finish(code);
         result.schedule_delay_seconds = target.delay_seconds;
         if (result.retry_after_seconds) {
-          auto after =
-              options_.clock->Monotonic() + std::chrono::seconds(*result.retry_after_seconds);
+          // Bounded: a gateway sending milliseconds as seconds must not
+          // silence a target for weeks.
+          auto after = options_.clock->Monotonic() +
+                       std::chrono::seconds(std::min<int64_t>(*result.retry_after_seconds, 3600));
           target.next_run = std::max(target.next_run, after);
         }
         Complete(target.spec, result, target.reserved_nano_usd);

@@ -3,7 +3,8 @@
 // Runs every configured probe on its interval from one thread that drives a
 // libcurl multi handle, so that hundreds of probes are in flight without a
 // thread each. A probe never overlaps itself; first runs are spread over the
-// interval (by a hash of the target name, so restarts keep the phase); a 429
+// interval (by a hash of the target name against wall time, so restarts keep
+// the phase); a 429
 // with retry-after postpones that target's next run. Update() (a reload) adds,
 // changes and removes targets without disturbing the others; a removed
 // target's run in flight is abandoned and reports nothing.
@@ -109,6 +110,8 @@ class ProbeScheduler {
   void Loop();
   void ApplyUpdate(CURLM* multi, std::vector<ProbeSpec> specs);
   void StartRun(CURLM* multi, Target& target, std::chrono::steady_clock::time_point now);
+  // Drops a run in flight without a result (its target changed or went away).
+  void Abandon(CURLM* multi, Target& target);
   // Budget check; fills `reserved` on success, or returns the skip result.
   std::optional<ProbeResult> Reserve(const ProbeSpec& spec, int64_t& reserved);
   void Complete(const ProbeSpec& spec, ProbeResult& result, int64_t reserved);

@@ -7,6 +7,8 @@
 #include <boost/test/unit_test.hpp>
 #include <cmath>
 
+#include "pricing/cost.h"
+#include "pricing/ledger.h"
 #include "tests/integration/harness.h"
 
 using namespace llm_exporter::testing;
@@ -116,6 +118,21 @@ BOOST_AUTO_TEST_SUITE(billing)
 
 BOOST_AUTO_TEST_CASE(reconciliation_tells_price_from_coverage) {
   TempDir dir;
+  // Yesterday's traffic (the fake vendor only serves today): proxy traffic
+  // recorded in the ledger before the exporter starts.
+  {
+    llm_exporter::pricing::LedgerOptions options;
+    options.state_dir = dir.File("state");
+    auto ledger = llm_exporter::pricing::Ledger::Open(options);
+    BOOST_REQUIRE(ledger.has_value());
+    llm_exporter::pricing::Usage usage;
+    usage.input = 100;
+    usage.output = 10;
+    auto yesterday =
+        llm_exporter::pricing::UtcDay(std::chrono::system_clock::now()) - std::chrono::days(1);
+    (*ledger)->Record({yesterday, "acme", "fake-gpt", "proxy", usage, 123'000});
+    BOOST_REQUIRE((*ledger)->Flush());
+  }
   FakeVendor vendor(dir, VendorFlags());
   Exporter exporter(dir, Config(vendor), kEnv);
   Probe(exporter, "acme/fake-gpt", 3);
@@ -181,8 +198,10 @@ BOOST_AUTO_TEST_CASE(reconciliation_tells_price_from_coverage) {
   BOOST_TEST(page.find("price: the vendor charges") != std::string::npos);
   BOOST_TEST(HttpGet(exporter.url() + "/").body.find("Reconciliation") != std::string::npos);
 
-  // A restart mid-day changes none of the local figures.
+  // A restart mid-day changes none of the local figures, today's or yesterday's.
   auto before = Reconciliation(exporter);
+  auto yesterday_before = Reconciliation(exporter, "yesterday");
+  BOOST_TEST(yesterday_before["acme/fake-gpt"].local == 0.000123);
   exporter.process().Signal(SIGTERM);
   BOOST_REQUIRE(exporter.process().Wait(5s) == 0);
   Exporter again(dir, Config(vendor), kEnv);
@@ -190,6 +209,11 @@ BOOST_AUTO_TEST_CASE(reconciliation_tells_price_from_coverage) {
   auto after = Reconciliation(again);
   for (const auto& [key, row] : before) {
     BOOST_TEST(after[key].local == row.local, key);
+  }
+  auto yesterday_after = Reconciliation(again, "yesterday");
+  BOOST_TEST(yesterday_after.size() == yesterday_before.size());
+  for (const auto& [key, row] : yesterday_before) {
+    BOOST_TEST(yesterday_after[key].local == row.local, key);
   }
 }
 

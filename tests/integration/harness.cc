@@ -333,7 +333,12 @@ std::optional<double> Series(const std::string& scrape, const std::string& name,
     if (series.substr(0, brace) != name) continue;
     bool all = true;
     for (const auto& [k, v] : labels) {
-      if (series.find(k + "=\"" + v + "\"") == std::string::npos) all = false;
+      // A whole label: preceded by '{' or ',', so "type" never matches "token_type".
+      std::string pair = k + "=\"" + v + "\"";
+      if (series.find("{" + pair) == std::string::npos &&
+          series.find("," + pair) == std::string::npos) {
+        all = false;
+      }
     }
     if (all) return value;
   }

@@ -1,6 +1,9 @@
 // Synthetic probes end to end: the real exporter probing the fake vendor.
 
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <boost/test/unit_test.hpp>
 #include <cmath>
@@ -159,7 +162,16 @@ BOOST_AUTO_TEST_CASE(fault_matrix) {
 
 BOOST_AUTO_TEST_CASE(connection_refused_is_connect) {
   TempDir dir;
-  int closed = FreePort();
+  // A port bound but not listening refuses connections, and nobody else can
+  // take it while the test runs.
+  int holder = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  BOOST_REQUIRE(bind(holder, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+  socklen_t length = sizeof address;
+  getsockname(holder, reinterpret_cast<sockaddr*>(&address), &length);
+  int closed = ntohs(address.sin_port);
   std::string config =
       "[[vendor]]\nname = \"gone\"\napi = \"openai\"\nbase_url = "
       "\"http://127.0.0.1:" +
@@ -169,6 +181,7 @@ BOOST_AUTO_TEST_CASE(connection_refused_is_connect) {
   labels["reason"] = "connect";
   BOOST_TEST(WaitForSeries(exporter, "llm_probe_failures_total", labels, 1));
   BOOST_TEST(*Series(exporter.Metrics(), "llm_probe_http_status_code", T("t")) == 0);
+  close(holder);
 }
 
 BOOST_AUTO_TEST_CASE(budget_worth_n_runs_skips_run_n_plus_1) {

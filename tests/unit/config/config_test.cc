@@ -182,6 +182,13 @@ BOOST_AUTO_TEST_CASE(secret_prints_masked) {
   BOOST_TEST(line.find("key=<secret>") != std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(secret_redacts_its_value_from_vendor_text) {
+  Secret secret("env X", "AbC123token");
+  BOOST_TEST(secret.Redact("invalid token AbC123token (AbC123token)") ==
+             "invalid token <secret> (<secret>)");
+  BOOST_TEST(Secret().Redact("nothing to hide") == "nothing to hide");
+}
+
 BOOST_AUTO_TEST_CASE(durations) {
   struct Case {
     const char* text;

@@ -114,3 +114,22 @@ BOOST_AUTO_TEST_CASE(no_vendor_data_and_local_only) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(reconcile_behind)
+
+BOOST_AUTO_TEST_CASE(vendor_reporting_less_is_never_a_match) {
+  PriceRow row = Row(1, 2);
+  ReconcileInput in;
+  in.local_tokens = Tokens(2000, 1000);
+  in.local_cost_nano_usd = CostNanoUsd(row, in.local_tokens);
+  in.local_requests = 20;
+  in.vendor_tokens = Tokens(1000, 500);  // half reported so far
+  in.vendor_cost_nano_usd = CostNanoUsd(row, *in.vendor_tokens);
+  in.price = &row;
+  ReconcileResult r = Reconcile(in);
+  BOOST_TEST(*r.cost_drift_ratio == -1.0);
+  BOOST_TEST((r.verdict == Verdict::kVendorBehind));
+  BOOST_TEST(VerdictName(r.verdict) == "vendor_behind");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
