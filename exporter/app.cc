@@ -178,9 +178,6 @@ std::expected<void, std::string> App::Start() {
   auto server = HttpServer::Start(std::move(options), Routes());
   if (!server) return std::unexpected(server.error());
   server_ = std::move(*server);
-  for (const auto& address : server_->BoundAddresses()) {
-    LOG_INFO("Listening on", {"address", address}, {"tls", server_->tls()});
-  }
   if (!flags_.proxy_listen_address.empty()) {
     LOG_WARN("The in-path proxy is not implemented yet; --proxy.listen-address is ignored",
              {"address", flags_.proxy_listen_address});
@@ -188,6 +185,10 @@ std::expected<void, std::string> App::Start() {
   scheduler_->Start();
   billing_poller_->Start();
   ready_ = true;
+  // Logged once ready, so that whoever waits for this line finds /-/ready up.
+  for (const auto& address : server_->BoundAddresses()) {
+    LOG_INFO("Listening on", {"address", address}, {"tls", server_->tls()});
+  }
   return {};
 }
 

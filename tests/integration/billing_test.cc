@@ -83,13 +83,20 @@ std::map<std::string, Row> Reconciliation(const Exporter& exporter,
     Row parsed;
     parsed.verdict = row["verdict"].GetString();
     parsed.local = Number(row["local_cost_usd"]);
-    if (!row["vendor_cost_usd"].IsNull()) parsed.vendor = Number(row["vendor_cost_usd"]);
-    if (!row["drift_ratio"].IsNull()) parsed.drift = row["drift_ratio"].GetDouble();
-    if (!row["price_drift_ratio"].IsNull())
-      parsed.price_drift = row["price_drift_ratio"].GetDouble();
-    const auto& input = row["token_drift"]["input"];
-    if (input.IsObject() && !input["ratio"].IsNull())
-      parsed.input_drift = input["ratio"].GetDouble();
+    // Checked access: RapidJSON asserts on a missing member in debug builds.
+    auto number = [&row](const char* name) -> std::optional<double> {
+      if (!row.HasMember(name) || row[name].IsNull()) return std::nullopt;
+      return Number(row[name]);
+    };
+    parsed.vendor = number("vendor_cost_usd").value_or(0);
+    parsed.drift = number("drift_ratio");
+    parsed.price_drift = number("price_drift_ratio");
+    if (row.HasMember("token_drift") && row["token_drift"].HasMember("input")) {
+      const auto& input = row["token_drift"]["input"];
+      if (input.HasMember("ratio") && input["ratio"].IsNumber()) {
+        parsed.input_drift = input["ratio"].GetDouble();
+      }
+    }
     out[std::string(row["vendor"].GetString()) + "/" + row["model"].GetString()] = parsed;
   }
   return out;

@@ -37,6 +37,15 @@ std::string Probe(const std::string& vendor, const std::string& model, const std
 
 const std::map<std::string, std::string> kEnv = {{"FAKE_KEY", kKey}};
 
+// The acceptance figures (first token within 10 ms, output speed within 5 %)
+// hold for the normal build; instrumented binaries on two loaded cores get a
+// wider margin, since there the test checks behaviour, not speed.
+#ifdef LLM_EXPORTER_SANITIZE_BUILD
+constexpr double kTtftTolerance = 0.050, kSpeedTolerance = 0.20, kTotalTolerance = 0.100;
+#else
+constexpr double kTtftTolerance = 0.010, kSpeedTolerance = 0.05, kTotalTolerance = 0.025;
+#endif
+
 std::map<std::string, std::string> T(const std::string& target) { return {{"target", target}}; }
 
 // Waits until `name{labels}` reaches at least `value`.
@@ -72,9 +81,9 @@ BOOST_AUTO_TEST_CASE(timing_of_streaming_and_plain_runs) {
       auto labels = T(target);
       labels["phase"] = "first_token";
       double ttft = *Series(scrape, "llm_probe_duration_seconds", labels);
-      BOOST_TEST(std::abs(ttft - 0.200) <= 0.010, "first_token " << ttft);
+      BOOST_TEST(std::abs(ttft - 0.200) <= kTtftTolerance, "first_token " << ttft);
       double tps = *Series(scrape, "llm_probe_output_tokens_per_second", T(target));
-      BOOST_TEST(std::abs(tps - 50) <= 2.5, "tokens/s " << tps);
+      BOOST_TEST(std::abs(tps - 50) <= 50 * kSpeedTolerance, "tokens/s " << tps);
       BOOST_TEST(*Series(scrape, "llm_probe_time_to_first_token_seconds_count", T(target)) >= 1);
     }
   }
@@ -82,7 +91,7 @@ BOOST_AUTO_TEST_CASE(timing_of_streaming_and_plain_runs) {
   total["phase"] = "total";
   double plain = *Series(scrape, "llm_probe_duration_seconds", total);
   // 200 ms to the first token, then 15 more at 20 ms.
-  BOOST_TEST(std::abs(plain - 0.500) <= 0.025, "plain total " << plain);
+  BOOST_TEST(std::abs(plain - 0.500) <= kTotalTolerance, "plain total " << plain);
   BOOST_TEST(*Series(scrape, "llm_probe_success", T("openai-plain")) == 1);
   BOOST_TEST(!Series(scrape, "llm_probe_output_tokens_per_second", T("openai-plain")).has_value());
 
