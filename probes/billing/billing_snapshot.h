@@ -27,14 +27,14 @@ struct ModelDay {
 };
 
 struct Balance {
-  std::string currency;  // upper case: "USD", "CNY"
+  std::string currency;    // upper case: "USD", "CNY"
   int64_t total_nano = 0;  // nano-units of `currency`
 };
 
 struct BillingSnapshot {
   std::chrono::system_clock::time_point polled_at;
-  std::vector<ModelDay> days;     // openai_org, anthropic_admin
-  std::vector<Balance> balances;  // deepseek_balance, openrouter (USD credits left)
+  std::vector<ModelDay> days;             // openai_org, anthropic_admin
+  std::vector<Balance> balances;          // deepseek_balance, openrouter (USD credits left)
   std::optional<int64_t> limit_nano_usd;  // openai_dashboard hard limit, openrouter key limit
   std::optional<int64_t> used_nano_usd;   // openai_dashboard lifetime usage, openrouter usage
   std::optional<bool> available;          // deepseek is_available
