@@ -1,5 +1,6 @@
 #include "exporter/exposition.h"
 
+#include <atomic>
 #include <charconv>
 #include <cmath>
 
@@ -19,6 +20,10 @@ void AppendValue(std::string& out, double value) {
 }
 
 void AppendEscaped(std::string& out, const std::string& text, bool quote_escape) {
+  if (text.find_first_of(quote_escape ? "\\\n\"" : "\\\n") == std::string::npos) {
+    out += text;  // the common case: nothing to escape
+    return;
+  }
   for (char c : text) {
     if (c == '\\') {
       out += "\\\\";
@@ -106,8 +111,10 @@ prometheus::ClientMetric Sample(double value, const LabelPairs& labels) {
 }
 
 std::string SerializeText(const std::vector<prometheus::MetricFamily>& families) {
+  // Scrapes are alike: start from the last one's size to avoid regrowing.
+  static std::atomic<size_t> last_size{1 << 16};
   std::string out;
-  out.reserve(1 << 16);
+  out.reserve(last_size.load(std::memory_order_relaxed) + 4096);
   for (const auto& family : families) {
     if (family.metric.empty()) continue;
     out += "# HELP ";
@@ -149,6 +156,7 @@ std::string SerializeText(const std::vector<prometheus::MetricFamily>& families)
       }
     }
   }
+  last_size.store(out.size(), std::memory_order_relaxed);
   return out;
 }
 
