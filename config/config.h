@@ -49,12 +49,25 @@ enum class BillingKind {
 std::string_view ToString(WireApi api);
 std::string_view ToString(BillingKind kind);
 
+// How requests reach a vendor: TLS settings and an egress proxy, used by the
+// probes, the billing polls and the proxy's upstream alike.
+struct TransportConfig {
+  std::string proxy_url;  // empty: the usual HTTPS_PROXY / NO_PROXY variables apply
+  std::string ca_file;    // PEM bundle to trust instead of the system's
+  std::string cert_file;  // client certificate for mutual TLS (with key_file)
+  std::string key_file;
+  std::string server_name;  // name to verify (and send as SNI) instead of the URL's host
+  bool insecure_skip_verify = false;
+  friend bool operator==(const TransportConfig&, const TransportConfig&) = default;
+};
+
 struct BillingConfig {
   bool enabled = true;  // false on all but one exporter of a fleet sharing a vendor
   BillingKind kind = BillingKind::kOpenAiDashboard;
   Duration interval = std::chrono::minutes(15);
-  Secret api_key;        // defaults to the vendor's key
-  std::string base_url;  // empty: the kind's default
+  Secret api_key;             // defaults to the vendor's key
+  std::string base_url;       // empty: the kind's default
+  TransportConfig transport;  // the vendor's
 };
 
 struct VendorConfig {
@@ -63,6 +76,7 @@ struct VendorConfig {
   std::string base_url;
   Secret api_key;
   std::string price_table;  // defaults to name
+  TransportConfig transport;
   std::optional<BillingConfig> billing;
 };
 
@@ -96,8 +110,16 @@ struct ProxyConfig {
   std::vector<ProxyRoute> routes;
 };
 
+// The largest max_tokens a probe may ask for (its worst case is reserved
+// against the budget before every run).
+inline constexpr int64_t kMaxProbeMaxTokens = 1'000'000;
+
 struct ExporterConfig {
   int64_t probe_budget_nano_usd = 1'000'000'000;
+  // The part of the budget that /probe may spend; scheduled runs get the rest.
+  // nullopt: a tenth of the budget.
+  std::optional<int64_t> on_demand_budget_nano_usd;
+  int64_t max_concurrent_on_demand_probes = 4;
   Duration default_probe_interval = std::chrono::seconds(60);
   Duration default_probe_timeout = std::chrono::seconds(20);
   int64_t ledger_retention_days = 400;

@@ -20,6 +20,24 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// Every duration of the config is at most this: longer ones are typos, and
+// steady-clock arithmetic in nanoseconds must never overflow.
+constexpr Duration kMaxDuration = std::chrono::days(7);
+
+// Whether `path` can be read as a regular file; never throws (a symlink loop or
+// a permission error is an answer, not an exception).
+std::optional<std::string> FileProblem(const std::string& path) {
+  std::error_code ec;
+  fs::file_status status = fs::status(path, ec);
+  if (ec) {
+    if (ec == std::errc::no_such_file_or_directory) return "does not exist";
+    return "cannot be accessed: " + ec.message();
+  }
+  if (fs::is_directory(status)) return "is a directory";
+  if (!fs::exists(status)) return "does not exist";
+  return std::nullopt;
+}
+
 std::string TypeName(toml::node_type type) {
   switch (type) {
     case toml::node_type::table:
@@ -123,6 +141,21 @@ class TableReader {
     if (!value || value->count() <= 0) {
       Error(key,
             "invalid duration \"" + *text + "\" (use e.g. \"500ms\", \"30s\", \"5m\", \"1h\")");
+      return std::nullopt;
+    }
+    if (*value > kMaxDuration) {
+      Error(key, "duration \"" + *text + "\" is too long (at most " + FormatDuration(kMaxDuration) +
+                     ")");
+      return std::nullopt;
+    }
+    return value;
+  }
+  // An integer in [min, max], with a clear error outside it.
+  std::optional<int64_t> IntIn(std::string_view key, int64_t min, int64_t max) {
+    auto value = Int(key);
+    if (value && (*value < min || *value > max)) {
+      Error(key, "must be between " + std::to_string(min) + " and " + std::to_string(max) +
+                     ", got " + std::to_string(*value));
       return std::nullopt;
     }
     return value;
@@ -294,7 +327,18 @@ std::optional<Secret> ReadSecret(TableReader& reader, const LoadContext& ctx,
 
 void CheckBaseUrl(TableReader& reader, const std::string& key, const std::string& url) {
   if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) {
-    reader.Error(key, "must start with http:// or https://, got \"" + url + "\"");
+    // The URL is not echoed: it might carry credentials.
+    reader.Error(key, "must start with http:// or https://");
+    return;
+  }
+  // Credentials in the URL would be printed wherever the URL is (status page,
+  // debug output, logs): keys belong in *_env or *_file.
+  std::string_view rest = std::string_view(url).substr(url.find("//") + 2);
+  std::string_view authority = rest.substr(0, rest.find_first_of("/?#"));
+  if (authority.find('@') != std::string_view::npos) {
+    reader.Error(key,
+                 "credentials in the URL are not allowed (they would be shown on the status "
+                 "page and in logs): put the key in api_key_env or api_key_file");
   }
 }
 
@@ -302,7 +346,17 @@ void ReadExporter(TableReader& reader, ExporterConfig& out) {
   if (auto v = reader.Dollars("probe_budget_usd_per_day")) out.probe_budget_nano_usd = *v;
   if (auto v = reader.Dur("default_probe_interval")) out.default_probe_interval = *v;
   if (auto v = reader.Dur("default_probe_timeout")) out.default_probe_timeout = *v;
-  if (auto v = reader.PositiveInt("ledger_retention_days")) out.ledger_retention_days = *v;
+  if (auto v = reader.IntIn("ledger_retention_days", 1, 36'500)) out.ledger_retention_days = *v;
+  if (auto v = reader.Dollars("on_demand_probe_budget_usd_per_day")) {
+    out.on_demand_budget_nano_usd = *v;
+  }
+  if (auto v = reader.IntIn("max_concurrent_on_demand_probes", 1, 64)) {
+    out.max_concurrent_on_demand_probes = *v;
+  }
+  if (out.on_demand_budget_nano_usd && *out.on_demand_budget_nano_usd > out.probe_budget_nano_usd) {
+    reader.Error("on_demand_probe_budget_usd_per_day",
+                 "must not exceed probe_budget_usd_per_day (it is a part of it)");
+  }
   reader.Finish();
 }
 
@@ -338,6 +392,43 @@ std::optional<BillingConfig> ReadBilling(TableReader& reader, const LoadContext&
   return billing;
 }
 
+// [vendor.tls] and vendor.proxy_url.
+void ReadTransport(TableReader& reader, const LoadContext& ctx, TransportConfig& out) {
+  if (auto url = reader.String("proxy_url"); url && !url->empty()) {
+    const bool scheme_ok = url->rfind("http://", 0) == 0 || url->rfind("https://", 0) == 0 ||
+                           url->rfind("socks5://", 0) == 0 || url->rfind("socks5h://", 0) == 0;
+    std::string_view rest = *url;
+    if (auto at = rest.find("://"); at != std::string_view::npos) rest.remove_prefix(at + 3);
+    if (!scheme_ok) {
+      reader.Error("proxy_url", "must start with http://, https://, socks5:// or socks5h://");
+    } else if (rest.substr(0, rest.find_first_of("/?#")).find('@') != std::string_view::npos) {
+      reader.Error("proxy_url",
+                   "credentials in the URL are not allowed (they would be shown in logs)");
+    } else {
+      out.proxy_url = *url;
+    }
+  }
+  const toml::table* tls = reader.Table("tls");
+  if (tls == nullptr) return;
+  TableReader r(*tls, reader.Path("tls"), reader.diags());
+  auto file = [&](std::string_view key, std::string& into) {
+    auto value = r.String(key);
+    if (!value || value->empty()) return;
+    into = ResolvePath(ctx, *value);
+    if (auto problem = FileProblem(into)) r.Error(key, "file \"" + into + "\" " + *problem);
+  };
+  file("ca_file", out.ca_file);
+  file("cert_file", out.cert_file);
+  file("key_file", out.key_file);
+  if (out.cert_file.empty() != out.key_file.empty()) {
+    r.Error(out.cert_file.empty() ? "key_file" : "cert_file",
+            "cert_file and key_file go together (mutual TLS needs both)");
+  }
+  out.server_name = r.String("server_name").value_or("");
+  out.insecure_skip_verify = r.Bool("insecure_skip_verify").value_or(false);
+  r.Finish();
+}
+
 void ReadVendor(TableReader& reader, const LoadContext& ctx, Config& config) {
   VendorConfig vendor;
   vendor.name = reader.String("name", true).value_or("");
@@ -351,9 +442,11 @@ void ReadVendor(TableReader& reader, const LoadContext& ctx, Config& config) {
   }
   if (auto secret = ReadSecret(reader, ctx, "api_key")) vendor.api_key = *secret;
   vendor.price_table = reader.String("price_table").value_or(vendor.name);
+  ReadTransport(reader, ctx, vendor.transport);
   if (const toml::table* billing = reader.Table("billing")) {
     TableReader billing_reader(*billing, reader.Path("billing"), reader.diags());
     vendor.billing = ReadBilling(billing_reader, ctx, vendor.api_key, vendor.base_url);
+    if (vendor.billing) vendor.billing->transport = vendor.transport;
   }
   if (!vendor.name.empty()) {
     for (const auto& other : config.vendors) {
@@ -389,21 +482,24 @@ void ReadProbe(TableReader& reader, Config& config) {
   probe.name = reader.String("name").value_or(probe.vendor + "/" + probe.model);
   probe.stream = reader.Bool("stream").value_or(false);
   probe.interval = reader.Dur("interval").value_or(config.exporter.default_probe_interval);
-  probe.timeout = reader.Dur("timeout").value_or(config.exporter.default_probe_timeout);
+  // Without its own timeout a probe waits at most its interval (as Prometheus
+  // does with scrape_timeout): only an explicit timeout above it is an error.
+  std::optional<Duration> timeout = reader.Dur("timeout");
+  probe.timeout = timeout.value_or(std::min(config.exporter.default_probe_timeout, probe.interval));
   probe.prompt = reader.String("prompt").value_or("Reply with the single word: pong");
   probe.reasoning_effort =
       reader.OneOf("reasoning_effort", false, {"minimal", "low", "medium", "high"}).value_or("");
   // A reasoning model spends tokens thinking before it answers: 16 would end
   // most runs before the first visible token.
-  probe.max_tokens =
-      reader.PositiveInt("max_tokens").value_or(probe.reasoning_effort.empty() ? 16 : 2048);
+  probe.max_tokens = reader.IntIn("max_tokens", 1, kMaxProbeMaxTokens)
+                         .value_or(probe.reasoning_effort.empty() ? 16 : 2048);
   if (auto expect = reader.String("expect")) {
     if (auto error = CheckRegex(*expect)) {
       reader.Error("expect", "invalid regular expression \"" + *expect + "\": " + *error);
     }
     probe.expect = *expect;
   }
-  if (probe.timeout > probe.interval) {
+  if (timeout && probe.timeout > probe.interval) {
     reader.Error("timeout", "timeout (" + FormatDuration(probe.timeout) +
                                 ") must not exceed interval (" + FormatDuration(probe.interval) +
                                 ")");
@@ -425,16 +521,16 @@ void ReadPricing(TableReader& reader, const LoadContext& ctx, PricingConfig& out
   if (auto files = reader.StringArray("files")) {
     for (const auto& f : *files) {
       std::string path = ResolvePath(ctx, f);
-      if (!fs::exists(path)) {
-        reader.Error("files", "price file \"" + path + "\" does not exist");
+      if (auto problem = FileProblem(path)) {
+        reader.Error("files", "price file \"" + path + "\" " + *problem);
       }
       out.files.push_back(path);
     }
   }
   if (auto litellm = reader.String("litellm_json"); litellm && !litellm->empty()) {
     out.litellm_json = ResolvePath(ctx, *litellm);
-    if (!fs::exists(out.litellm_json)) {
-      reader.Error("litellm_json", "file \"" + out.litellm_json + "\" does not exist");
+    if (auto problem = FileProblem(out.litellm_json)) {
+      reader.Error("litellm_json", "file \"" + out.litellm_json + "\" " + *problem);
     }
   }
   reader.Finish();
@@ -442,7 +538,7 @@ void ReadPricing(TableReader& reader, const LoadContext& ctx, PricingConfig& out
 
 void ReadProxy(TableReader& reader, const LoadContext& ctx, Config& config) {
   ProxyConfig& proxy = config.proxy;
-  if (auto v = reader.PositiveInt("max_body_bytes")) proxy.max_body_bytes = *v;
+  if (auto v = reader.IntIn("max_body_bytes", 1, int64_t{1} << 30)) proxy.max_body_bytes = *v;
   if (auto v = reader.String("client_keys_file")) proxy.client_keys_file = ResolvePath(ctx, *v);
   bool any_inject = false;
   const toml::source_region* first_inject = nullptr;
@@ -467,8 +563,10 @@ void ReadProxy(TableReader& reader, const LoadContext& ctx, Config& config) {
   if (any_inject && proxy.client_keys_file.empty()) {
     reader.diags().Add(*first_inject, first_inject_path,
                        "proxy.client_keys_file is required when a route injects a vendor key");
-  } else if (!proxy.client_keys_file.empty() && !fs::exists(proxy.client_keys_file)) {
-    reader.Error("client_keys_file", "file \"" + proxy.client_keys_file + "\" does not exist");
+  } else if (!proxy.client_keys_file.empty()) {
+    if (auto problem = FileProblem(proxy.client_keys_file)) {
+      reader.Error("client_keys_file", "file \"" + proxy.client_keys_file + "\" " + *problem);
+    }
   }
   reader.Finish();
 }
@@ -482,6 +580,19 @@ std::string Secret::Redact(std::string text) const {
   for (size_t at = text.find(value_); at != std::string::npos; at = text.find(value_, at)) {
     text.replace(at, value_.size(), "<secret>");
     at += 8;
+  }
+  // Text cut short for a log line may end inside the key: a tail (before a
+  // "..." marking the cut) that is the start of the key is a key too.
+  constexpr std::string_view kEllipsis = "...";
+  size_t end = text.size();
+  if (std::string_view(text).ends_with(kEllipsis)) end -= kEllipsis.size();
+  constexpr size_t kMinTail = 4;
+  for (size_t length = std::min(end, value_.size() - 1); length >= kMinTail; --length) {
+    if (std::string_view(text).substr(end - length, length) ==
+        std::string_view(value_).substr(0, length)) {
+      text.replace(end - length, length, "<secret>");
+      break;
+    }
   }
   return text;
 }
@@ -607,11 +718,11 @@ std::expected<WebConfig, std::vector<Diagnostic>> LoadWebConfigFile(const std::s
     auto key = r.String("key_file", true);
     if (cert) web.cert_file = ResolvePath(ctx, *cert);
     if (key) web.key_file = ResolvePath(ctx, *key);
-    if (cert && !fs::exists(web.cert_file)) {
-      r.Error("cert_file", "file \"" + web.cert_file + "\" does not exist");
+    if (auto problem = cert ? FileProblem(web.cert_file) : std::nullopt) {
+      r.Error("cert_file", "file \"" + web.cert_file + "\" " + *problem);
     }
-    if (key && !fs::exists(web.key_file)) {
-      r.Error("key_file", "file \"" + web.key_file + "\" does not exist");
+    if (auto problem = key ? FileProblem(web.key_file) : std::nullopt) {
+      r.Error("key_file", "file \"" + web.key_file + "\" " + *problem);
     }
     r.Finish();
   }

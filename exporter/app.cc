@@ -25,6 +25,19 @@ double NowSeconds() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
+// A browser marks a request that another site's page makes (a form POST, a
+// fetch): such a request must not reload the exporter.
+bool IsCrossSite(const HttpRequest& request) {
+  std::string site = request.Header("sec-fetch-site");
+  if (!site.empty() && site != "same-origin" && site != "none") return true;
+  std::string origin = request.Header("origin");
+  if (origin.empty()) return false;
+  std::string_view host = origin;
+  if (auto scheme = host.find("://"); scheme != std::string_view::npos)
+    host.remove_prefix(scheme + 3);
+  return host != request.Header("host");
+}
+
 std::string Join(const std::vector<std::string>& lines) {
   std::string out;
   for (const auto& line : lines) out += line + "\n";
@@ -33,7 +46,20 @@ std::string Join(const std::vector<std::string>& lines) {
 
 }  // namespace
 
+std::expected<Loaded, std::vector<std::string>> LoadConfigAndPricesOrThrow(const std::string& path);
+
 std::expected<Loaded, std::vector<std::string>> LoadConfigAndPrices(const std::string& path) {
+  // No exception may escape a start, a reload or --config.check: whatever
+  // the loaders did not turn into a diagnostic becomes one here.
+  try {
+    return LoadConfigAndPricesOrThrow(path);
+  } catch (const std::exception& e) {
+    return std::unexpected(std::vector<std::string>{path + ": " + e.what()});
+  }
+}
+
+std::expected<Loaded, std::vector<std::string>> LoadConfigAndPricesOrThrow(
+    const std::string& path) {
   auto config = config::LoadConfigFile(path);
   if (!config) {
     std::vector<std::string> errors;
@@ -112,7 +138,11 @@ void App::Apply(const Loaded& loaded) {
     }
   }
   if (scheduler_) {
-    scheduler_->Update(specs, loaded.prices, loaded.config->exporter.probe_budget_nano_usd);
+    const config::ExporterConfig& exporter = loaded.config->exporter;
+    scheduler_->Update(
+        specs, loaded.prices, exporter.probe_budget_nano_usd,
+        exporter.on_demand_budget_nano_usd.value_or(exporter.probe_budget_nano_usd / 10));
+    scheduler_->SetMaxConcurrentRunNow(exporter.max_concurrent_on_demand_probes);
   }
   billing_store_.SetVendors(*loaded.config, *loaded.prices);
   if (billing_poller_) {
@@ -145,6 +175,19 @@ std::expected<void, std::string> App::Start() {
   pricing::LedgerOptions ledger_options;
   ledger_options.state_dir = flags_.state_dir;
   ledger_options.retention_days = static_cast<int>(loaded->config->exporter.ledger_retention_days);
+  ledger_options.on_corrupt = [](const std::string& moved_to, const std::string& error) {
+    LOG_ERROR(
+        "The ledger file is not a readable database; it was moved aside and a fresh ledger "
+        "started (the figures it held are not counted)",
+        {"moved_to", moved_to}, {"err", error});
+  };
+  ledger_options.on_commit_error = [](const std::string& error, int64_t failed_commits) {
+    // Retried every second while it fails: log the first failure and then one a minute.
+    if (failed_commits == 1 || failed_commits % 60 == 0) {
+      LOG_ERROR("Ledger commit failed; the entries stay in memory and are retried", {"err", error},
+                {"failed_commits", failed_commits});
+    }
+  };
   auto ledger = pricing::Ledger::Open(ledger_options);
   if (!ledger) return std::unexpected("cannot open the ledger: " + ledger.error());
   ledger_ = std::move(*ledger);
@@ -240,6 +283,39 @@ std::vector<prometheus::MetricFamily> App::DerivedMetrics() const {
   budget.metric.push_back(
       Sample(pricing::NanoToUsd(scheduler_->budget().RemainingNanoUsd(pricing::UtcDay(now)))));
   out.push_back(budget);
+  prometheus::MetricFamily on_demand = NewFamily(
+      "llm_probe_on_demand_budget_remaining_usd",
+      "What /probe runs may still spend today (UTC), in USD: their own part of the probe budget.",
+      prometheus::MetricType::Gauge);
+  on_demand.metric.push_back(Sample(
+      pricing::NanoToUsd(scheduler_->budget().OnDemandRemainingNanoUsd(pricing::UtcDay(now)))));
+  out.push_back(on_demand);
+
+  if (ledger_) {
+    pricing::LedgerHealth health = ledger_->Health();
+    prometheus::MetricFamily failed =
+        NewFamily("llm_exporter_ledger_commit_failures_total",
+                  "Ledger commits that failed (their entries stay in memory and are retried).",
+                  prometheus::MetricType::Counter);
+    prometheus::ClientMetric failed_sample;
+    failed_sample.counter.value = static_cast<double>(health.failed_commits);
+    failed.metric.push_back(failed_sample);
+    out.push_back(failed);
+    prometheus::MetricFamily last =
+        NewFamily("llm_exporter_ledger_last_commit_success_timestamp_seconds",
+                  "When the ledger last committed successfully (or was opened).",
+                  prometheus::MetricType::Gauge);
+    last.metric.push_back(
+        Sample(health.last_commit
+                   ? std::chrono::duration<double>(health.last_commit->time_since_epoch()).count()
+                   : 0));
+    out.push_back(last);
+    prometheus::MetricFamily pending = NewFamily(
+        "llm_exporter_ledger_pending_entries",
+        "Entries recorded but not yet durable in the ledger.", prometheus::MetricType::Gauge);
+    pending.metric.push_back(Sample(static_cast<double>(health.pending_entries)));
+    out.push_back(pending);
+  }
 
   // Prices of the models that probes and routes use, next to their spend.
   prometheus::MetricFamily price = NewFamily(
@@ -346,10 +422,16 @@ HttpResponse App::HandleMetrics(const HttpRequest&) const {
 }
 
 HttpResponse App::HandleReload(const HttpRequest& request) {
+  if (!flags_.enable_lifecycle) {
+    return HttpResponse::Text(403, "Lifecycle API is not enabled.\n");
+  }
   if (request.method != "POST" && request.method != "PUT") {
     HttpResponse response = HttpResponse::Text(405, "This endpoint requires a POST request.\n");
     response.headers.emplace_back("Allow", "POST");
     return response;
+  }
+  if (IsCrossSite(request)) {
+    return HttpResponse::Text(403, "Cross-site requests to /-/reload are refused.\n");
   }
   auto result = Reload();
   if (!result) return HttpResponse::Text(500, "failed to reload config:\n" + result.error());
@@ -375,11 +457,16 @@ HttpResponse App::HandleProbe(const HttpRequest& request) {
     if (end != header.c_str() && seconds > 0 && std::isfinite(seconds)) {
       seconds = std::min(seconds, 3600.0);
       auto budget = std::chrono::milliseconds(static_cast<int64_t>((seconds - 0.5) * 1000));
-      timeout = std::min(timeout, std::max(budget, std::chrono::milliseconds(100)));
+      timeout = std::min(timeout, std::max(budget, std::chrono::milliseconds(0)));
     }
   }
   auto result = scheduler_->RunNow(*target, timeout);
-  if (!result) return HttpResponse::Text(400, "Unknown target \"" + *target + "\"\n");
+  if (!result) {
+    HttpResponse refused = HttpResponse::Text(result.error().status,
+                                              result.error().message + " \"" + *target + "\"\n");
+    if (result.error().status == 429) refused.headers.emplace_back("Retry-After", "1");
+    return refused;
+  }
   std::string metrics = RenderProbeResult(*result);
   if (request.QueryParam("debug").value_or("") == "true") {
     std::string text = "Logs for the probe:\n";
@@ -412,7 +499,10 @@ HttpResponse App::HandleStatus(const HttpRequest&) const {
     data.budget_limit_nano_usd = scheduler_->budget().LimitNanoUsd();
     data.budget_remaining_nano_usd =
         scheduler_->budget().RemainingNanoUsd(pricing::UtcDay(data.now));
+    data.on_demand_remaining_nano_usd =
+        scheduler_->budget().OnDemandRemainingNanoUsd(pricing::UtcDay(data.now));
   }
+  if (ledger_) data.ledger = ledger_->Health();
   HttpResponse response;
   response.content_type = "text/html; charset=utf-8";
   response.body = RenderStatusPage(data);

@@ -1,7 +1,7 @@
 #pragma once
 
 // The daemon: owns the current config, the metrics registry and the HTTP
-// listener, and wires the endpoints of spec §2 to them. Config is shared as an
+// listener, and wires the endpoints (docs/configuration.md) to them. Config is shared as an
 // immutable snapshot; Reload() builds a new one aside and swaps it in only when
 // it is valid.
 

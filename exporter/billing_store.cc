@@ -93,12 +93,14 @@ void BillingStore::OnPoll(const std::string& vendor,
   const auto& known = known_[vendor];
   for (const auto& d : snapshot->days) {
     VendorDay& day = v.days[{ModelLabel(known, d.model), d.day}];
-    if (d.cost_nano_usd) day.cost_nano_usd = day.cost_nano_usd.value_or(0) + *d.cost_nano_usd;
+    if (d.cost_nano_usd) {
+      day.cost_nano_usd = pricing::SatAdd(day.cost_nano_usd.value_or(0), *d.cost_nano_usd);
+    }
     if (d.tokens) {
       if (!day.tokens) day.tokens = pricing::Usage{};
       *day.tokens += *d.tokens;
     }
-    day.requests += d.requests;
+    day.requests = pricing::SatAdd(day.requests, d.requests);
   }
 }
 
@@ -158,7 +160,7 @@ std::vector<MetricFamily> BillingStore::Collect(std::chrono::system_clock::time_
                                                     : date >= month_start && date <= today;
         if (!in) continue;
         auto& [c, t] = periods[{model, period}];
-        if (day.cost_nano_usd) c = c.value_or(0) + *day.cost_nano_usd;
+        if (day.cost_nano_usd) c = pricing::SatAdd(c.value_or(0), *day.cost_nano_usd);
         if (day.tokens) {
           if (!t) t = pricing::Usage{};
           *t += *day.tokens;

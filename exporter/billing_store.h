@@ -2,7 +2,7 @@
 
 // Receives billing polls (the poller's observer), keeps each vendor's last
 // snapshot with the vendor's model names mapped onto bounded labels, and
-// renders the llm_billing_* series of spec §4 at scrape time.
+// renders the llm_billing_* series (docs/metrics.md) at scrape time.
 
 #include <prometheus/metric_family.h>
 

@@ -20,6 +20,8 @@ Flags:
                                      repeat for several.
   --web.telemetry-path="/metrics"    Path under which to expose metrics.
   --web.config.file=""               TOML file with TLS and basic-auth settings.
+  --web.enable-lifecycle             Enable reloading through HTTP (POST /-/reload); SIGHUP
+                                     always reloads.
   --proxy.listen-address=""          Address of the in-path LLM API proxy (off when empty).
   --state.dir="./data"               Directory for the ledger and other durable state.
   --log.level=info                   One of: debug, info, warn, error.
@@ -48,9 +50,11 @@ std::expected<Flags, std::string> ParseFlags(const std::vector<std::string>& arg
       name = name.substr(0, eq);
       has_value = true;
     }
-    if (name == "config.check" || name == "version") {
+    if (name == "config.check" || name == "version" || name == "web.enable-lifecycle") {
       if (has_value) return std::unexpected("flag --" + name + " takes no value");
-      (name == "version" ? flags.version : flags.config_check) = true;
+      (name == "version"        ? flags.version
+       : name == "config.check" ? flags.config_check
+                                : flags.enable_lifecycle) = true;
       continue;
     }
     std::string* target = nullptr;

@@ -1,6 +1,6 @@
 #pragma once
 
-// Command-line flags of spec §1, parsed kingpin-style: --name=value or
+// Command-line flags (docs/configuration.md), parsed kingpin-style: --name=value or
 // --name value; --web.listen-address may repeat.
 
 #include <expected>
@@ -19,6 +19,7 @@ struct Flags {
   std::string log_level = "info";
   std::string log_format = "logfmt";
   bool config_check = false;
+  bool enable_lifecycle = false;  // POST /-/reload (SIGHUP always works)
   bool version = false;
   bool help = false;
 };

@@ -218,8 +218,13 @@ std::expected<std::unique_ptr<HttpServer>, std::string> HttpServer::Start(
 
   std::string threads = std::to_string(options.threads);
   std::vector<const char*> civet_options = {
-      "listening_ports",   ports.c_str(), "num_threads",        threads.c_str(),
-      "enable_keep_alive", "yes",         "request_timeout_ms", "60000"};
+      "listening_ports", ports.c_str(), "num_threads", threads.c_str(), "enable_keep_alive", "yes",
+      // A client has this long to send each part of its request: idle or
+      // half-sent connections cannot hold a worker for long.
+      "request_timeout_ms", "5000",
+      // Accepted connections waiting for a worker; beyond it the kernel's
+      // listen backlog holds them.
+      "connection_queue", "64"};
   if (server->tls_) {
     civet_options.push_back("ssl_certificate");
     civet_options.push_back(pem_path.c_str());

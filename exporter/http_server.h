@@ -59,7 +59,9 @@ class HttpServer {
     std::vector<std::string> listen_addresses;
     std::optional<config::WebConfig> web;
     std::string tls_pem_dir;  // where the combined cert+key PEM civetweb needs is written
-    int threads = 32;
+    // Workers, each serving one connection at a time: more than a few
+    // dozen idle or slow clients, plus /probe runs (bounded separately).
+    int threads = 64;
     int64_t max_body_bytes = 1 << 20;
   };
 

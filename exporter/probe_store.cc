@@ -93,8 +93,8 @@ ProbeStore::Series ProbeStore::AddSeries(const probes::ProbeSpec& spec) {
 }
 
 void ProbeStore::AddResultGauges(Series& s, bool stream) {
-  if (s.success != nullptr) return;
-  s.success = &success_.Add(s.labels);
+  if (s.success == nullptr) s.success = &success_.Add(s.labels);
+  if (s.status_code != nullptr) return;
   for (const char* phase : kPhases) {
     if (!stream && std::string_view(phase) == "first_token") continue;
     auto labels = s.labels;
@@ -108,8 +108,8 @@ void ProbeStore::AddResultGauges(Series& s, bool stream) {
 }
 
 void ProbeStore::RemoveSeries(Series& s) {
-  if (s.success != nullptr) {
-    success_.Remove(s.success);
+  if (s.success != nullptr) success_.Remove(s.success);
+  if (s.status_code != nullptr) {
     for (auto& [phase, g] : s.duration) duration_.Remove(g);
     if (s.tokens_per_second != nullptr) tokens_per_second_.Remove(s.tokens_per_second);
     status_code_.Remove(s.status_code);
@@ -171,10 +171,11 @@ void ProbeStore::OnResult(const probes::ProbeSpec& spec, const probes::ProbeResu
     if (r.output_tokens_per_second && *r.output_tokens_per_second > 0) {
       sample.time_per_output_token_seconds = 1.0 / *r.output_tokens_per_second;
     }
-    // Only a 2xx reply owes us usage; an error reply carries none.
-    sample.usage_present = r.usage_present || r.http_status < 200 || r.http_status >= 300;
+    sample.usage_present = r.usage_present;
     sample.usage = r.usage;
     sample.cost_nano_usd = r.cost_nano_usd;
+    sample.usage_missing_reason = r.usage_missing_reason;
+    sample.estimated_cost_nano_usd = r.estimated_cost_nano_usd;
     traffic_.Record(sample);
   }
 
@@ -184,18 +185,30 @@ void ProbeStore::OnResult(const probes::ProbeSpec& spec, const probes::ProbeResu
   Target& t = it->second;
   if (t.spec.Fingerprint() != spec.Fingerprint()) return;  // of a probe since changed
   ProbeHistoryEntry entry{r.started_at, r};
+  if (r.on_demand) {
+    // Kept apart: callers of /probe must not push the scheduled history's
+    // failures out, nor set the scheduled series.
+    t.on_demand.push_front(entry);
+    if (t.on_demand.size() > kHistory) t.on_demand.pop_back();
+    return;
+  }
   t.recent.push_front(entry);
   if (t.recent.size() > kHistory) t.recent.pop_back();
   if (!r.success) {
     t.failures.push_front(entry);
     if (t.failures.size() > kHistory) t.failures.pop_back();
   }
-  if (r.on_demand) return;
-
   schedule_delay_.Observe(r.schedule_delay_seconds);
   Series& s = t.series;
   if (!r.sent) {
     s.failures[std::string(probes::ProbeFailureName(r.failure))]->Increment();
+    // Skipped by the budget: the last result is no longer news. The success
+    // series goes away (stale in Prometheus) rather than stay green or turn
+    // red, until a run is sent again.
+    if (s.success != nullptr) {
+      success_.Remove(s.success);
+      s.success = nullptr;
+    }
     return;
   }
   // Failures are logged at warn when a target turns bad, then at debug.
@@ -232,8 +245,10 @@ std::vector<ProbeStore::TargetView> ProbeStore::Snapshot() const {
   std::lock_guard lock(mutex_);
   std::vector<TargetView> out;
   for (const auto& [name, t] : targets_) {
-    out.push_back(
-        {t.spec, {t.recent.begin(), t.recent.end()}, {t.failures.begin(), t.failures.end()}});
+    out.push_back({t.spec,
+                   {t.recent.begin(), t.recent.end()},
+                   {t.failures.begin(), t.failures.end()},
+                   {t.on_demand.begin(), t.on_demand.end()}});
   }
   return out;
 }

@@ -1,7 +1,7 @@
 #pragma once
 
 // Receives probe results (the scheduler's observer) and turns them into the
-// llm_probe_* series of spec §4, the source="probe" traffic series, and the
+// llm_probe_* series (docs/metrics.md), the source="probe" traffic series, and the
 // per-target history that the status page shows. Scheduled results are cached
 // between runs; on-demand (/probe) runs only feed traffic and history.
 
@@ -40,8 +40,9 @@ class ProbeStore : public probes::ProbeObserver {
 
   struct TargetView {
     probes::ProbeSpec spec;
-    std::vector<ProbeHistoryEntry> recent;    // newest first
-    std::vector<ProbeHistoryEntry> failures;  // newest first, kept after later successes
+    std::vector<ProbeHistoryEntry> recent;     // newest first
+    std::vector<ProbeHistoryEntry> failures;   // newest first, kept after later successes
+    std::vector<ProbeHistoryEntry> on_demand;  // /probe runs, newest first
   };
   std::vector<TargetView> Snapshot() const;
 
@@ -64,6 +65,7 @@ class ProbeStore : public probes::ProbeObserver {
     Series series;
     std::deque<ProbeHistoryEntry> recent;
     std::deque<ProbeHistoryEntry> failures;
+    std::deque<ProbeHistoryEntry> on_demand;
     std::optional<bool> last_success;
   };
   Series AddSeries(const probes::ProbeSpec& spec);

@@ -93,10 +93,11 @@ std::vector<ReconciliationRow> BuildReconciliation(
       for (const auto& row : ledger.Day(day)) {
         if (row.vendor != vendor.name) continue;
         auto& r = by_model[ModelLabel(known, row.model)];
-        r.local.requests += row.totals.requests;
-        r.local.unpriced_requests += row.totals.unpriced_requests;
+        r.local.requests = pricing::SatAdd(r.local.requests, row.totals.requests);
+        r.local.unpriced_requests =
+            pricing::SatAdd(r.local.unpriced_requests, row.totals.unpriced_requests);
         r.local.tokens += row.totals.tokens;
-        r.local.cost_nano_usd += row.totals.cost_nano_usd;
+        r.local.cost_nano_usd = pricing::SatAdd(r.local.cost_nano_usd, row.totals.cost_nano_usd);
       }
       if (vendor_billing != nullptr) {
         for (const auto& [key, vendor_day] : vendor_billing->days) {

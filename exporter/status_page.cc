@@ -50,7 +50,11 @@ void RunRow(std::ostringstream& html, const ProbeHistoryEntry& e) {
        << (r.on_demand ? " (on demand)" : "") << "</td><td>" << (r.sent ? Ms(r.timings.total) : "-")
        << "</td><td>" << (r.timings.first_token ? Ms(*r.timings.first_token) : "-") << "</td><td>"
        << (r.http_status ? std::to_string(r.http_status) : "-") << "</td><td>"
-       << (r.cost_nano_usd ? HtmlEscape(pricing::NanoUsdToString(*r.cost_nano_usd)) : "-")
+       << (r.cost_nano_usd ? HtmlEscape(pricing::NanoUsdToString(*r.cost_nano_usd))
+           : r.usage_missing_reason
+               ? "&le; " + HtmlEscape(pricing::NanoUsdToString(r.estimated_cost_nano_usd)) +
+                     " (no usage: " + HtmlEscape(*r.usage_missing_reason) + ")"
+               : std::string("-"))
        << "</td></tr>\n";
 }
 
@@ -96,7 +100,20 @@ pre{background:#f6f6f6;padding:.5em;overflow-x:auto}</style></head><body>
         << HtmlEscape(data.reload_error) << "</pre>\n";
   }
   html << "<p>Probe budget today (UTC): " << Usd(data.budget_remaining_nano_usd) << " left of "
-       << Usd(data.budget_limit_nano_usd) << "</p>\n";
+       << Usd(data.budget_limit_nano_usd) << " for scheduled runs, "
+       << Usd(data.on_demand_remaining_nano_usd) << " for on-demand runs (/probe)</p>\n";
+  if (data.ledger) {
+    const pricing::LedgerHealth& ledger = *data.ledger;
+    if (ledger.last_error.empty()) {
+      html << "<p class=\"ok\">Ledger: healthy";
+    } else {
+      html << "<p class=\"bad\">Ledger: commits are failing (" << ledger.failed_commits
+           << " failed so far; " << ledger.pending_entries
+           << " entries wait in memory and are retried): " << HtmlEscape(ledger.last_error);
+    }
+    if (ledger.last_commit) html << "; last commit " << TimeText(*ledger.last_commit);
+    html << "</p>\n";
+  }
 
   html << "<h2>Vendors</h2><table><tr><th>Vendor</th><th>API</th><th>Base URL</th>"
           "<th>Key from</th><th>Price table</th><th>Billing</th></tr>\n";
@@ -132,6 +149,17 @@ pre{background:#f6f6f6;padding:.5em;overflow-x:auto}</style></head><body>
               "<th>HTTP</th><th>Cost (USD)</th></tr>\n";
       for (const auto& e : t.recent) RunRow(html, e);
       html << "</table>\n";
+    }
+    if (!t.recent.empty() && !t.recent.front().result.sent) {
+      html << "<p class=\"bad\">Stale: scheduled runs are skipped, "
+           << HtmlEscape(t.recent.front().result.message) << "</p>\n";
+    }
+    if (!t.on_demand.empty()) {
+      html << "<details><summary>On-demand runs (" << t.on_demand.size()
+           << ", kept apart from the schedule)</summary><table><tr><th>Started</th>"
+              "<th>Result</th><th>Latency</th><th>TTFT</th><th>HTTP</th><th>Cost (USD)</th></tr>\n";
+      for (const auto& e : t.on_demand) RunRow(html, e);
+      html << "</table></details>\n";
     }
     if (!t.failures.empty()) {
       html << "<details><summary>Recent failures (" << t.failures.size() << ")</summary>\n";

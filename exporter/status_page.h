@@ -11,6 +11,7 @@
 #include "config/config.h"
 #include "exporter/billing_store.h"
 #include "exporter/probe_store.h"
+#include "pricing/ledger.h"
 #include "pricing/price_book.h"
 
 namespace llm_exporter::exporter {
@@ -25,6 +26,8 @@ struct StatusPageData {
   std::chrono::system_clock::time_point now;
   int64_t budget_limit_nano_usd = 0;
   int64_t budget_remaining_nano_usd = 0;
+  int64_t on_demand_remaining_nano_usd = 0;
+  std::optional<pricing::LedgerHealth> ledger;
   std::map<std::string, VendorBilling> billing;
   std::string reconciliation_html;
 };

@@ -65,18 +65,26 @@ void TrafficMetrics::Record(const TrafficSample& s) {
   if (s.time_per_output_token_seconds) {
     Observe(tpot_[key], TimePerOutputTokenBuckets(), *s.time_per_output_token_seconds);
   }
-  if (!s.usage_present) {
-    ++usage_missing_[key];
+  if (s.usage_missing_reason) {
+    ++usage_missing_[{s.vendor, s.model, s.source, *s.usage_missing_reason}];
+    int64_t& estimated = cost_estimated_nano_usd_[key];
+    estimated = pricing::SatAdd(estimated, std::max<int64_t>(0, s.estimated_cost_nano_usd));
     return;
   }
+  if (!s.usage_present) return;  // an error reply: nothing was billed
   const pricing::Usage& u = s.usage;
-  tokens_[{s.vendor, s.model, s.source, "input"}] += u.input;
-  tokens_[{s.vendor, s.model, s.source, "cached_input"}] += u.cached_input;
-  tokens_[{s.vendor, s.model, s.source, "cache_write"}] += u.cache_write_5m + u.cache_write_1h;
-  tokens_[{s.vendor, s.model, s.source, "output"}] += u.output;
-  tokens_[{s.vendor, s.model, s.source, "reasoning"}] += u.reasoning;
+  // Counters never go backwards: every sum saturates.
+  auto add = [](int64_t& to, int64_t delta) {
+    to = pricing::SatAdd(to, std::max<int64_t>(0, delta));
+  };
+  add(tokens_[{s.vendor, s.model, s.source, "input"}], u.input);
+  add(tokens_[{s.vendor, s.model, s.source, "cached_input"}], u.cached_input);
+  add(tokens_[{s.vendor, s.model, s.source, "cache_write"}],
+      pricing::SatAdd(u.cache_write_5m, u.cache_write_1h));
+  add(tokens_[{s.vendor, s.model, s.source, "output"}], u.output);
+  add(tokens_[{s.vendor, s.model, s.source, "reasoning"}], u.reasoning);
   if (s.cost_nano_usd) {
-    cost_nano_usd_[key] += *s.cost_nano_usd;
+    add(cost_nano_usd_[key], *s.cost_nano_usd);
   } else {
     ++unpriced_[key];
     cost_nano_usd_.try_emplace(key, 0);
@@ -95,7 +103,10 @@ void TrafficMetrics::Touch(const std::string& vendor, const std::string& model,
   Vms key{vendor, model, source};
   cost_nano_usd_.try_emplace(key, 0);
   unpriced_.try_emplace(key, 0);
-  usage_missing_.try_emplace(key, 0);
+  cost_estimated_nano_usd_.try_emplace(key, 0);
+  for (const char* reason : kUsageMissingReasons) {
+    usage_missing_.try_emplace({vendor, model, source, reason}, 0);
+  }
   in_flight_.try_emplace(vendor, 0);
 }
 
@@ -117,6 +128,7 @@ void TrafficMetrics::RetainVendors(const std::vector<std::string>& vendors) {
   prune(cost_nano_usd_);
   prune(unpriced_);
   prune(usage_missing_);
+  prune(cost_estimated_nano_usd_);
   for (auto it = in_flight_.begin(); it != in_flight_.end();) {
     it = keep.count(it->first) ? std::next(it) : in_flight_.erase(it);
   }
@@ -220,9 +232,23 @@ std::vector<MetricFamily> TrafficMetrics::Collect() const {
 
   MetricFamily missing = NewFamily(
       "llm_usage_missing_total", "Replies that ended without a usage report.", MetricType::Counter);
-  for (const auto& [k, v] : usage_missing_)
-    missing.metric.push_back(counter(static_cast<double>(v), vms(k)));
+  for (const auto& [k, v] : usage_missing_) {
+    auto& [vendor, model, source, reason] = k;
+    missing.metric.push_back(counter(
+        static_cast<double>(v),
+        {L("model", model), L("reason", reason), L("source", source), L("vendor", vendor)}));
+  }
   out.push_back(std::move(missing));
+
+  MetricFamily estimated = NewFamily(
+      "llm_cost_estimated_usd_total",
+      "Upper bound of the cost of replies that ended without usage (the vendor may have billed "
+      "them), in USD; not part of llm_cost_usd_total.",
+      MetricType::Counter);
+  for (const auto& [k, v] : cost_estimated_nano_usd_) {
+    estimated.metric.push_back(counter(static_cast<double>(v) / 1e9, vms(k)));
+  }
+  out.push_back(std::move(estimated));
 
   MetricFamily in_flight =
       NewFamily("llm_requests_in_flight", "LLM API requests in flight.", MetricType::Gauge);

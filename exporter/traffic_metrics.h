@@ -1,6 +1,6 @@
 #pragma once
 
-// The llm_requests_* / llm_tokens_total / llm_cost_usd_total family of spec §4,
+// The llm_requests_* / llm_tokens_total / llm_cost_usd_total family (docs/metrics.md),
 // fed by the probes (source="probe") and the proxy (source="proxy"). Counts
 // and money are kept as integers (cost in nano-USD) and only become floats in
 // Collect(), so no float is ever summed.
@@ -33,7 +33,16 @@ struct TrafficSample {
   bool usage_present = false;
   pricing::Usage usage;
   std::optional<int64_t> cost_nano_usd;  // nullopt with usage: unpriced
+  // The vendor may have billed this reply but its usage is unknown: why
+  // (client_abort, upstream_reset, timeout, not_reported), and an upper bound
+  // of its cost, counted apart from llm_cost_usd_total.
+  std::optional<std::string> usage_missing_reason;
+  int64_t estimated_cost_nano_usd = 0;
 };
+
+// The reasons of llm_usage_missing_total, all pre-set to 0.
+inline constexpr const char* kUsageMissingReasons[] = {"client_abort", "upstream_reset", "timeout",
+                                                       "not_reported"};
 
 // Bucket bounds (OpenTelemetry GenAI semantic conventions).
 const std::vector<double>& DurationBuckets();
@@ -71,7 +80,9 @@ class TrafficMetrics : public prometheus::Collectable {
       tokens_;  // vendor, model, source, type
   std::map<Vms, int64_t> cost_nano_usd_;
   std::map<Vms, int64_t> unpriced_;
-  std::map<Vms, int64_t> usage_missing_;
+  std::map<std::tuple<std::string, std::string, std::string, std::string>, int64_t>
+      usage_missing_;  // vendor, model, source, reason
+  std::map<Vms, int64_t> cost_estimated_nano_usd_;
   std::map<std::string, int64_t> in_flight_;
   // Vendors of the config in force: late events of removed vendors are dropped.
   std::set<std::string> vendors_;

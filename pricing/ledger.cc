@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <condition_variable>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <map>
@@ -39,13 +40,17 @@ constexpr const char* kMigrations[] = {
     "  cost_nano_usd INTEGER NOT NULL DEFAULT 0,"
     "  PRIMARY KEY (day, vendor, model, source)"
     ") WITHOUT ROWID;",
+    // 2: requests whose reply carried no usage, and the upper bound of their cost.
+    "ALTER TABLE totals ADD COLUMN usage_missing_requests INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE totals ADD COLUMN estimated_cost_nano_usd INTEGER NOT NULL DEFAULT 0;",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 
 constexpr const char* kUpsert =
     "INSERT INTO totals (day, vendor, model, source, requests, unpriced_requests, input_tokens,"
     " cached_input_tokens, cache_write_5m_tokens, cache_write_1h_tokens, output_tokens,"
-    " reasoning_tokens, cost_nano_usd) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " reasoning_tokens, cost_nano_usd, usage_missing_requests, estimated_cost_nano_usd)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     " ON CONFLICT (day, vendor, model, source) DO UPDATE SET"
     " requests = requests + excluded.requests,"
     " unpriced_requests = unpriced_requests + excluded.unpriced_requests,"
@@ -55,12 +60,15 @@ constexpr const char* kUpsert =
     " cache_write_1h_tokens = cache_write_1h_tokens + excluded.cache_write_1h_tokens,"
     " output_tokens = output_tokens + excluded.output_tokens,"
     " reasoning_tokens = reasoning_tokens + excluded.reasoning_tokens,"
-    " cost_nano_usd = cost_nano_usd + excluded.cost_nano_usd";
+    " cost_nano_usd = cost_nano_usd + excluded.cost_nano_usd,"
+    " usage_missing_requests = usage_missing_requests + excluded.usage_missing_requests,"
+    " estimated_cost_nano_usd = estimated_cost_nano_usd + excluded.estimated_cost_nano_usd";
 
 constexpr const char* kSelectAll =
     "SELECT day, vendor, model, source, requests, unpriced_requests, input_tokens,"
     " cached_input_tokens, cache_write_5m_tokens, cache_write_1h_tokens, output_tokens,"
-    " reasoning_tokens, cost_nano_usd FROM totals";
+    " reasoning_tokens, cost_nano_usd, usage_missing_requests, estimated_cost_nano_usd"
+    " FROM totals";
 
 // How often an idle writer looks whether the UTC day changed (retention).
 constexpr std::chrono::seconds kIdleWake{60};
@@ -76,10 +84,12 @@ struct Key {
 using TotalsMap = std::map<Key, LedgerTotals>;
 
 void Add(LedgerTotals& to, const LedgerTotals& delta) {
-  to.requests += delta.requests;
-  to.unpriced_requests += delta.unpriced_requests;
+  to.requests = SatAdd(to.requests, delta.requests);
+  to.unpriced_requests = SatAdd(to.unpriced_requests, delta.unpriced_requests);
   to.tokens += delta.tokens;
-  to.cost_nano_usd += delta.cost_nano_usd;
+  to.cost_nano_usd = SatAdd(to.cost_nano_usd, delta.cost_nano_usd);
+  to.usage_missing_requests = SatAdd(to.usage_missing_requests, delta.usage_missing_requests);
+  to.estimated_cost_nano_usd = SatAdd(to.estimated_cost_nano_usd, delta.estimated_cost_nano_usd);
 }
 
 // Closes what it owns; keeps Open()'s early returns leak-free.
@@ -121,6 +131,20 @@ std::expected<int64_t, std::string> QueryInt(sqlite3* db, const char* sql) {
   }
   std::expected<int64_t, std::string> result = std::unexpected(std::string(sql) + ": no row");
   if (sqlite3_step(statement) == SQLITE_ROW) result = sqlite3_column_int64(statement, 0);
+  sqlite3_finalize(statement);
+  return result;
+}
+
+std::expected<std::string, std::string> QueryText(sqlite3* db, const char* sql) {
+  sqlite3_stmt* statement = nullptr;
+  if (sqlite3_prepare_v2(db, sql, -1, &statement, nullptr) != SQLITE_OK) {
+    return std::unexpected(DbError(db, sql));
+  }
+  std::expected<std::string, std::string> result = std::unexpected(DbError(db, sql));
+  if (sqlite3_step(statement) == SQLITE_ROW) {
+    const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(statement, 0));
+    result = std::string(text != nullptr ? text : "");
+  }
   sqlite3_finalize(statement);
   return result;
 }
@@ -188,10 +212,87 @@ std::expected<TotalsMap, std::string> LoadAll(sqlite3* db) {
     row.tokens.output = sqlite3_column_int64(statement, 10);
     row.tokens.reasoning = sqlite3_column_int64(statement, 11);
     row.cost_nano_usd = sqlite3_column_int64(statement, 12);
+    row.usage_missing_requests = sqlite3_column_int64(statement, 13);
+    row.estimated_cost_nano_usd = sqlite3_column_int64(statement, 14);
   }
   sqlite3_finalize(statement);
   if (status != SQLITE_DONE) return std::unexpected(DbError(db, "read totals"));
   return totals;
+}
+
+// Whether the last error of `db` says the file is not a readable database.
+bool IsCorrupt(sqlite3* db) {
+  if (db == nullptr) return false;
+  const int code = sqlite3_errcode(db) & 0xff;
+  return code == SQLITE_CORRUPT || code == SQLITE_NOTADB;
+}
+
+std::string FormatTimestamp(std::chrono::system_clock::time_point t) {
+  const auto seconds = std::chrono::floor<std::chrono::seconds>(t);
+  const auto day = std::chrono::floor<std::chrono::days>(seconds);
+  const std::chrono::year_month_day ymd(day);
+  const std::chrono::hh_mm_ss hms(seconds - day);
+  char text[32];
+  std::snprintf(text, sizeof text, "%04d%02u%02uT%02d%02d%02dZ", static_cast<int>(ymd.year()),
+                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
+                static_cast<int>(hms.hours().count()), static_cast<int>(hms.minutes().count()),
+                static_cast<int>(hms.seconds().count()));
+  return text;
+}
+
+struct OpenError {
+  std::string message;
+  bool corrupt = false;  // the file is not a database we can read
+};
+
+// Opens, configures, migrates and prunes the database at `path` into
+// `handles`, and reads every retained row.
+std::expected<TotalsMap, OpenError> OpenDatabase(Handles& handles, const std::string& path,
+                                                 std::chrono::sys_days prune_before) {
+  const auto fail = [&](std::string message) {
+    return std::unexpected(OpenError{std::move(message), IsCorrupt(handles.db)});
+  };
+  if (sqlite3_open_v2(path.c_str(), &handles.db,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                      nullptr) != SQLITE_OK) {
+    return fail(DbError(handles.db, "cannot open"));
+  }
+  sqlite3_busy_timeout(handles.db, 5000);
+  {
+    sqlite3_stmt* statement = nullptr;
+    std::string mode;
+    if (sqlite3_prepare_v2(handles.db, "PRAGMA journal_mode=WAL", -1, &statement, nullptr) ==
+            SQLITE_OK &&
+        sqlite3_step(statement) == SQLITE_ROW) {
+      const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(statement, 0));
+      mode = text != nullptr ? text : "";
+    }
+    sqlite3_finalize(statement);
+    if (mode != "wal") {
+      return fail("cannot switch to WAL mode: " + DbError(handles.db, mode));
+    }
+  }
+  if (std::string error = Exec(handles.db, "PRAGMA synchronous=FULL"); !error.empty()) {
+    return fail(error);
+  }
+  // A quick structural check, so that a damaged file is found at start-up
+  // and not at the first commit.
+  {
+    auto check = QueryText(handles.db, "PRAGMA quick_check");
+    if (!check) return fail(check.error());
+    if (*check != "ok")
+      return std::unexpected(OpenError{"integrity check failed: " + *check, true});
+  }
+  if (std::string error = Migrate(handles.db); !error.empty()) return fail(error);
+  if (std::string error = DeleteBefore(handles.db, prune_before); !error.empty()) {
+    return fail(error);
+  }
+  auto totals = LoadAll(handles.db);
+  if (!totals) return fail(totals.error());
+  if (sqlite3_prepare_v2(handles.db, kUpsert, -1, &handles.upsert, nullptr) != SQLITE_OK) {
+    return fail(DbError(handles.db, "prepare upsert"));
+  }
+  return std::move(*totals);
 }
 
 }  // namespace
@@ -202,6 +303,7 @@ class Ledger::Impl {
       : options_(std::move(options)),
         handles_(std::move(handles)),
         totals_(std::move(totals)),
+        last_commit_(std::chrono::system_clock::now()),
         last_prune_day_(today) {
     writer_ = std::thread([this] { WriterLoop(); });
   }
@@ -219,9 +321,14 @@ class Ledger::Impl {
     Key key{entry.day, entry.vendor, entry.model, entry.source};
     LedgerTotals delta;
     delta.requests = 1;
-    delta.unpriced_requests = entry.cost_nano_usd ? 0 : 1;
-    delta.tokens = entry.usage;
-    delta.cost_nano_usd = entry.cost_nano_usd.value_or(0);
+    if (entry.usage_missing) {
+      delta.usage_missing_requests = 1;
+      delta.estimated_cost_nano_usd = std::max<int64_t>(0, entry.estimated_cost_nano_usd);
+    } else {
+      delta.unpriced_requests = entry.cost_nano_usd ? 0 : 1;
+      delta.tokens = entry.usage;
+      delta.cost_nano_usd = entry.cost_nano_usd.value_or(0);
+    }
     bool first = false;
     {
       std::lock_guard lock(mutex_);
@@ -273,6 +380,11 @@ class Ledger::Impl {
     return last_error_;
   }
 
+  LedgerHealth Health() const {
+    std::lock_guard lock(mutex_);
+    return {failed_commits_, pending_entries_, last_commit_, last_error_};
+  }
+
  private:
   std::chrono::system_clock::time_point Now() const {
     return options_.now ? options_.now() : std::chrono::system_clock::now();
@@ -301,7 +413,9 @@ class Ledger::Impl {
                                 delta.tokens.cache_write_1h,
                                 delta.tokens.output,
                                 delta.tokens.reasoning,
-                                delta.cost_nano_usd};
+                                delta.cost_nano_usd,
+                                delta.usage_missing_requests,
+                                delta.estimated_cost_nano_usd};
       for (int i = 0; i < static_cast<int>(std::size(values)); ++i) {
         sqlite3_bind_int64(upsert, 5 + i, values[i]);
       }
@@ -354,9 +468,17 @@ class Ledger::Impl {
         committed_ += entries;
         committed = committed_;
         last_error_.clear();
+        last_commit_ = std::chrono::system_clock::now();
       } else if (entries > 0) {
         ++failed_commits_;
         last_error_ = "ledger commit failed: " + error;
+        if (options_.on_commit_error) {
+          const std::string message = last_error_;
+          const int64_t failures = failed_commits_;
+          lock.unlock();
+          options_.on_commit_error(message, failures);
+          lock.lock();
+        }
         for (auto& [key, delta] : batch) Add(pending_[key], delta);
         if (pending_entries_ == 0) first_pending_at_ = std::chrono::steady_clock::now();
         pending_entries_ += entries;
@@ -390,6 +512,7 @@ class Ledger::Impl {
   int flush_requests_ = 0;
   bool stop_ = false;
   std::string last_error_;
+  std::optional<std::chrono::system_clock::time_point> last_commit_;
   std::chrono::sys_days last_prune_day_;  // writer thread only
   std::thread writer_;
 };
@@ -436,43 +559,28 @@ std::expected<std::unique_ptr<Ledger>, std::string> Ledger::Open(LedgerOptions o
   }
 
   const std::string path = (dir / "ledger.sqlite").string();
-  if (sqlite3_open_v2(path.c_str(), &handles.db,
-                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-                      nullptr) != SQLITE_OK) {
-    return std::unexpected(DbError(handles.db, "cannot open ledger " + path));
-  }
-  sqlite3_busy_timeout(handles.db, 5000);
-  const auto fail = [&](const std::string& error) {
-    return std::unexpected("ledger " + path + ": " + error);
-  };
-  {
-    sqlite3_stmt* statement = nullptr;
-    std::string mode;
-    if (sqlite3_prepare_v2(handles.db, "PRAGMA journal_mode=WAL", -1, &statement, nullptr) ==
-            SQLITE_OK &&
-        sqlite3_step(statement) == SQLITE_ROW) {
-      const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(statement, 0));
-      mode = text != nullptr ? text : "";
+  const auto now = options.now ? options.now() : std::chrono::system_clock::now();
+  const auto today = UtcDay(now);
+  auto totals = OpenDatabase(handles, path, today - std::chrono::days(options.retention_days));
+  if (!totals && totals.error().corrupt) {
+    // Not a database we can read: keep it for a human, start afresh.
+    sqlite3_close(handles.db);
+    handles.db = nullptr;
+    const std::string moved = path + ".corrupt-" + FormatTimestamp(now);
+    std::error_code rename_error;
+    fs::rename(path, moved, rename_error);
+    if (rename_error) {
+      return std::unexpected("ledger " + path + ": " + totals.error().message +
+                             "; cannot move it aside: " + rename_error.message());
     }
-    sqlite3_finalize(statement);
-    if (mode != "wal") return fail("cannot switch to WAL mode: " + DbError(handles.db, mode));
+    for (const char* suffix : {"-wal", "-shm"}) {
+      std::error_code ignored;
+      if (fs::exists(path + suffix, ignored)) fs::rename(path + suffix, moved + suffix, ignored);
+    }
+    if (options.on_corrupt) options.on_corrupt(moved, totals.error().message);
+    totals = OpenDatabase(handles, path, today - std::chrono::days(options.retention_days));
   }
-  if (std::string error = Exec(handles.db, "PRAGMA synchronous=FULL"); !error.empty()) {
-    return fail(error);
-  }
-  if (std::string error = Migrate(handles.db); !error.empty()) return fail(error);
-
-  const auto today = UtcDay(options.now ? options.now() : std::chrono::system_clock::now());
-  if (std::string error =
-          DeleteBefore(handles.db, today - std::chrono::days(options.retention_days));
-      !error.empty()) {
-    return fail(error);
-  }
-  auto totals = LoadAll(handles.db);
-  if (!totals) return fail(totals.error());
-  if (sqlite3_prepare_v2(handles.db, kUpsert, -1, &handles.upsert, nullptr) != SQLITE_OK) {
-    return fail(DbError(handles.db, "prepare upsert"));
-  }
+  if (!totals) return std::unexpected("ledger " + path + ": " + totals.error().message);
   auto impl =
       std::make_unique<Impl>(std::move(options), std::move(handles), std::move(*totals), today);
   return std::unique_ptr<Ledger>(new Ledger(std::move(impl), path));
@@ -495,7 +603,9 @@ LedgerTotals Ledger::Totals(std::chrono::sys_days day, std::string_view vendor,
 int64_t Ledger::SpendNanoUsd(std::chrono::sys_days day, std::string_view source) const {
   int64_t sum = 0;
   impl_->ForDay(day, [&](const Key& key, const LedgerTotals& totals) {
-    if (key.source == source) sum += totals.cost_nano_usd;
+    if (key.source == source) {
+      sum = SatAdd(sum, SatAdd(totals.cost_nano_usd, totals.estimated_cost_nano_usd));
+    }
   });
   return sum;
 }
@@ -514,5 +624,6 @@ std::vector<LedgerRow> Ledger::Day(std::chrono::sys_days day, std::string_view s
 int64_t Ledger::RecordedEntries() const { return impl_->RecordedEntries(); }
 int64_t Ledger::CommittedEntries() const { return impl_->CommittedEntries(); }
 std::string Ledger::LastError() const { return impl_->LastError(); }
+LedgerHealth Ledger::Health() const { return impl_->Health(); }
 
 }  // namespace llm_exporter::pricing

@@ -15,6 +15,10 @@
 // entries, never go backwards and never do I/O. A failed commit keeps its
 // entries pending and is retried; LastError() says why.
 //
+// A file that SQLite cannot read as a database (corrupt, or not a database)
+// is renamed to ledger.sqlite.corrupt-<UTC time> and a fresh ledger started:
+// the old figures are kept for a human, and a bad file never stops start-up.
+//
 // Retention: rows of days more than `retention_days` before today (UTC) are
 // deleted at Open() and again whenever the UTC day changes. Only one Ledger
 // may hold a state dir at a time (an advisory lock on <state_dir>/ledger.lock).
@@ -40,6 +44,11 @@ struct LedgerEntry {
   std::string source;                    // "probe" | "proxy"
   Usage usage;                           // as billed
   std::optional<int64_t> cost_nano_usd;  // nullopt: no price found (unpriced)
+  // The reply carried no usage although the vendor may have billed it: `usage`
+  // and `cost_nano_usd` are empty, and `estimated_cost_nano_usd` is an upper
+  // bound of what it may have cost (kept apart from the exact cost).
+  bool usage_missing = false;
+  int64_t estimated_cost_nano_usd = 0;
 };
 
 struct LedgerTotals {
@@ -47,6 +56,8 @@ struct LedgerTotals {
   int64_t unpriced_requests = 0;
   Usage tokens;
   int64_t cost_nano_usd = 0;
+  int64_t usage_missing_requests = 0;
+  int64_t estimated_cost_nano_usd = 0;  // upper bound of the usage-missing requests
   friend bool operator==(const LedgerTotals&, const LedgerTotals&) = default;
 };
 
@@ -65,6 +76,20 @@ struct LedgerOptions {
   // Called on the writer thread after each committed batch with the number of
   // entries committed since Open(). It delays the writer while it runs.
   std::function<void(int64_t committed_entries)> on_commit;
+  // Called on the writer thread after a failed commit (the entries stay
+  // pending and are retried), with the error and the failures since Open().
+  std::function<void(const std::string& error, int64_t failed_commits)> on_commit_error;
+  // Called when a file that is not a readable ledger was moved aside and a
+  // fresh ledger started (the old file is kept as `moved_to`).
+  std::function<void(const std::string& moved_to, const std::string& error)> on_corrupt;
+};
+
+// How the writer is doing, for the exporter's own metrics and status page.
+struct LedgerHealth {
+  int64_t failed_commits = 0;  // since Open()
+  int64_t pending_entries = 0;
+  std::optional<std::chrono::system_clock::time_point> last_commit;  // successful
+  std::string last_error;  // "" when the last commit succeeded
 };
 
 class Ledger {
@@ -83,7 +108,8 @@ class Ledger {
 
   LedgerTotals Totals(std::chrono::sys_days day, std::string_view vendor, std::string_view model,
                       std::string_view source) const;
-  // Total cost of one day and source, e.g. what probes spent today (budget).
+  // What one day and source was or may have been billed: exact cost plus the
+  // upper bounds of requests without usage (what the probe budget holds to).
   int64_t SpendNanoUsd(std::chrono::sys_days day, std::string_view source) const;
   // Per (vendor, model), sorted, the totals of a day for one source, or summed
   // over all sources when `source` is empty.
@@ -92,6 +118,7 @@ class Ledger {
   int64_t RecordedEntries() const;   // Record() calls since Open()
   int64_t CommittedEntries() const;  // of those, how many are durable
   std::string LastError() const;     // "" when the last commit succeeded
+  LedgerHealth Health() const;
   const std::string& path() const { return path_; }
 
  private:

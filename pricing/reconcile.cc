@@ -18,7 +18,7 @@ std::optional<double> Ratio(int64_t vendor, int64_t local) {
 }
 
 int64_t InputSide(const Usage& u) {
-  return u.input + u.cached_input + u.cache_write_5m + u.cache_write_1h;
+  return SatAdd(SatAdd(u.input, u.cached_input), SatAdd(u.cache_write_5m, u.cache_write_1h));
 }
 
 }  // namespace
@@ -59,8 +59,8 @@ ReconcileResult Reconcile(const ReconcileInput& in, double tolerance) {
     add("cache_write", l.cache_write_5m + l.cache_write_1h, v.cache_write_5m + v.cache_write_1h);
     add("output", l.output, v.output);
     // Coverage: the vendor counted more tokens than we saw.
-    int64_t vendor_total = InputSide(v) + v.output;
-    int64_t local_total = InputSide(l) + l.output;
+    int64_t vendor_total = SatAdd(InputSide(v), v.output);
+    int64_t local_total = SatAdd(InputSide(l), l.output);
     if (vendor_total > local_total && static_cast<double>(vendor_total - local_total) >
                                           tolerance * static_cast<double>(vendor_total)) {
       out.coverage_gap = true;
@@ -84,7 +84,7 @@ ReconcileResult Reconcile(const ReconcileInput& in, double tolerance) {
   bool vendor_data = in.vendor_cost_nano_usd || in.vendor_tokens;
   bool vendor_empty =
       (!in.vendor_cost_nano_usd || *in.vendor_cost_nano_usd == 0) &&
-      (!in.vendor_tokens || InputSide(*in.vendor_tokens) + in.vendor_tokens->output == 0);
+      (!in.vendor_tokens || SatAdd(InputSide(*in.vendor_tokens), in.vendor_tokens->output) == 0);
   if (!vendor_data) {
     out.verdict = Verdict::kNoVendorData;
   } else if (vendor_empty && (in.local_requests > 0 || in.local_cost_nano_usd > 0)) {

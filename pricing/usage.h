@@ -6,8 +6,18 @@
 // of `output` that was reasoning: a subset, never extra.
 
 #include <cstdint>
+#include <limits>
 
 namespace llm_exporter::pricing {
+
+// Sums of money and tokens saturate instead of wrapping: a counter that
+// overflowed would go backwards (and re-open a budget). Inputs are bounded far
+// below this (one reply's tokens are capped), so saturation is a last line.
+constexpr int64_t SatAdd(int64_t a, int64_t b) {
+  int64_t sum = 0;
+  if (!__builtin_add_overflow(a, b, &sum)) return sum;
+  return b > 0 ? std::numeric_limits<int64_t>::max() : std::numeric_limits<int64_t>::min();
+}
 
 struct Usage {
   int64_t input = 0;  // uncached input tokens (excludes cached reads and cache writes)
@@ -18,12 +28,12 @@ struct Usage {
   int64_t reasoning = 0;  // the part of output that was reasoning (a subset, not extra)
 
   Usage& operator+=(const Usage& other) {
-    input += other.input;
-    cached_input += other.cached_input;
-    cache_write_5m += other.cache_write_5m;
-    cache_write_1h += other.cache_write_1h;
-    output += other.output;
-    reasoning += other.reasoning;
+    input = SatAdd(input, other.input);
+    cached_input = SatAdd(cached_input, other.cached_input);
+    cache_write_5m = SatAdd(cache_write_5m, other.cache_write_5m);
+    cache_write_1h = SatAdd(cache_write_1h, other.cache_write_1h);
+    output = SatAdd(output, other.output);
+    reasoning = SatAdd(reasoning, other.reasoning);
     return *this;
   }
   friend bool operator==(const Usage&, const Usage&) = default;

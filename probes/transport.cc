@@ -2,6 +2,50 @@
 
 namespace llm_exporter::probes {
 
+VendorTransport::~VendorTransport() { curl_slist_free_all(connect_to_); }
+
+std::string VendorTransport::Apply(CURL* easy, const config::TransportConfig& transport,
+                                   const std::string& url) {
+  // Without proxy_url libcurl reads http_proxy / HTTPS_PROXY / NO_PROXY itself.
+  if (!transport.proxy_url.empty())
+    curl_easy_setopt(easy, CURLOPT_PROXY, transport.proxy_url.c_str());
+  if (!transport.ca_file.empty()) curl_easy_setopt(easy, CURLOPT_CAINFO, transport.ca_file.c_str());
+  if (!transport.cert_file.empty()) {
+    curl_easy_setopt(easy, CURLOPT_SSLCERT, transport.cert_file.c_str());
+    curl_easy_setopt(easy, CURLOPT_SSLKEY, transport.key_file.c_str());
+  }
+  if (transport.insecure_skip_verify) {
+    curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 0L);
+    curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 0L);
+  }
+  if (transport.server_name.empty()) return url;
+
+  CURLU* parsed = curl_url();
+  std::string out = url;
+  char* host = nullptr;
+  char* port = nullptr;
+  if (curl_url_set(parsed, CURLUPART_URL, url.c_str(), 0) == CURLUE_OK &&
+      curl_url_get(parsed, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+      curl_url_get(parsed, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK &&
+      curl_url_set(parsed, CURLUPART_HOST, transport.server_name.c_str(), 0) == CURLUE_OK) {
+    char* renamed = nullptr;
+    if (curl_url_get(parsed, CURLUPART_URL, &renamed, 0) == CURLUE_OK) {
+      out = renamed;
+      // "name:port:" + "host:port": connect to the configured address.
+      const std::string rule =
+          transport.server_name + ":" + port + ":" + std::string(host) + ":" + port;
+      curl_slist_free_all(connect_to_);
+      connect_to_ = curl_slist_append(nullptr, rule.c_str());
+      curl_easy_setopt(easy, CURLOPT_CONNECT_TO, connect_to_);
+    }
+    curl_free(renamed);
+  }
+  curl_free(host);
+  curl_free(port);
+  curl_url_cleanup(parsed);
+  return out;
+}
+
 TransportFailure ClassifyCurlCode(CURLcode code) {
   switch (code) {
     case CURLE_OK:

@@ -1,5 +1,5 @@
 // anthropic_admin: the Anthropic Admin API usage report (tokens per model) and
-// cost report (cents per description), with an Admin key (vendor-apis.md §3).
+// cost report (cents per description), with an Admin key (docs/vendor-apis.md §3).
 // Results without a model (web search, code execution, ungrouped rows) are
 // kept under model "".
 

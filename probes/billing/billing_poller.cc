@@ -39,6 +39,7 @@ struct BillingPoller::Transfer {
   CURLM* multi = nullptr;  // set while added
   CURL* easy = nullptr;
   curl_slist* headers = nullptr;
+  VendorTransport transport;  // outlives the easy handle (members go after ~Transfer's body)
   std::string url;
   std::string body;
   std::string retry_after;
@@ -169,7 +170,7 @@ void BillingPoller::Advance(const std::string& name, Vendor& vendor) {
     Finish(name, vendor, &error);
     return;
   }
-  transfer->url = std::move(get->url);
+  transfer->url = transfer->transport.Apply(transfer->easy, vendor.billing.transport, get->url);
   for (const std::string& header : get->headers) {
     transfer->headers = curl_slist_append(transfer->headers, header.c_str());
   }

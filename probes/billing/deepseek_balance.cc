@@ -1,5 +1,5 @@
 // deepseek_balance: DeepSeek's point-in-time balance, one entry per currency
-// with amounts as strings (vendor-apis.md §5).
+// with amounts as strings (docs/vendor-apis.md §5).
 
 #include <map>
 

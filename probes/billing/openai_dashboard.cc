@@ -1,5 +1,5 @@
 // openai_dashboard: the legacy OpenAI dashboard billing endpoints as one-api
-// and new-api gateways serve them (vendor-apis.md §4). hard_limit_usd is in
+// and new-api gateways serve them (docs/vendor-apis.md §4). hard_limit_usd is in
 // the gateway's display unit (USD by default); total_usage is CENTS of the
 // lifetime usage, whatever start_date/end_date say (the gateways ignore them).
 

@@ -1,5 +1,5 @@
 // openai_org: the OpenAI Usage API (tokens per model) and Costs API (dollars
-// per line item), with an organisation Admin key (vendor-apis.md §1, §2).
+// per line item), with an organisation Admin key (docs/vendor-apis.md §1, §2).
 
 #include <cctype>
 

@@ -1,5 +1,5 @@
 // openrouter: account credits and the calling key's limit and usage
-// (vendor-apis.md §6). /credits may want a management key: a 401/403 there is
+// (docs/vendor-apis.md §6). /credits may want a management key: a 401/403 there is
 // not a failure, the poll carries on with /key alone and takes the balance
 // from the key's limit_remaining (when it has a limit).
 

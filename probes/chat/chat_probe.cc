@@ -162,6 +162,7 @@ ChatProbeRun::ChatProbeRun(const ProbeSpec& spec, const Clock& clock, std::strin
     headers_ = curl_slist_append(
         headers_, ("anthropic-version: " + std::string(wire::kAnthropicVersion)).c_str());
   }
+  url_ = transport_.Apply(easy_, vendor.transport, url_);
   curl_easy_setopt(easy_, CURLOPT_URL, url_.c_str());
   curl_easy_setopt(easy_, CURLOPT_HTTPHEADER, headers_);
   curl_easy_setopt(easy_, CURLOPT_POSTFIELDS, request_body_.c_str());
@@ -278,6 +279,11 @@ ProbeResult ChatProbeRun::Finish(CURLcode code) {
   if (first_token_) result.timings.first_token = Seconds(*first_token_ - start_);
 
   Classify(code, result);
+  curl_off_t request_bytes = 0;
+  long header_bytes = 0;
+  curl_easy_getinfo(easy_, CURLINFO_SIZE_UPLOAD_T, &request_bytes);
+  curl_easy_getinfo(easy_, CURLINFO_REQUEST_SIZE, &header_bytes);
+  result.request_written = request_bytes > 0 || header_bytes > 0 || first_byte_.has_value();
 
   if (result.usage_present) {
     int64_t tokens = result.usage.output > 0 ? result.usage.output : token_events_;

@@ -18,6 +18,7 @@
 #include "config/log.h"
 #include "probes/chat/probe_result.h"
 #include "probes/clock.h"
+#include "probes/transport.h"
 #include "probes/wire/anthropic_messages.h"
 #include "probes/wire/openai_chat.h"
 #include "probes/wire/sse_parser.h"
@@ -59,6 +60,7 @@ class ChatProbeRun {
   const Clock& clock_;
   CURL* easy_ = nullptr;
   curl_slist* headers_ = nullptr;
+  VendorTransport transport_;
   std::string request_body_;
   std::string url_;
   std::chrono::steady_clock::time_point start_;

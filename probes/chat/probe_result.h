@@ -16,7 +16,7 @@
 
 namespace llm_exporter::probes {
 
-// The closed list of llm_probe_failures_total reasons (spec §4).
+// The closed list of llm_probe_failures_total reasons (docs/metrics.md).
 enum class ProbeFailure {
   kNone,
   kTimeout,
@@ -62,6 +62,8 @@ struct ProbeResult {
   bool success = false;
   ProbeFailure failure = ProbeFailure::kNone;
   bool sent = true;  // false: skipped before any request (budget)
+  // Request bytes reached the network: from here on the vendor may bill it.
+  bool request_written = false;
   bool on_demand = false;
   long http_status = 0;
   ProbeTimings timings;
@@ -70,7 +72,11 @@ struct ProbeResult {
   pricing::Usage usage;
   bool usage_present = false;
   std::optional<int64_t> cost_nano_usd;  // nullopt: no usage or no price
-  bool priced = false;
+  // Set when the vendor may have billed a reply whose usage we never got
+  // (timeout, reset, a 2xx without usable usage): why, and the run's worst
+  // case, which is booked in its place (0 for an unpriced model).
+  std::optional<std::string> usage_missing_reason;  // timeout | upstream_reset | not_reported
+  int64_t estimated_cost_nano_usd = 0;
   std::optional<int64_t> retry_after_seconds;
   std::chrono::system_clock::time_point started_at;
   double schedule_delay_seconds = 0;  // how late the scheduler started it

@@ -1,5 +1,6 @@
 #include "probes/chat/scheduler.h"
 
+#include <algorithm>
 #include <functional>
 #include <utility>
 
@@ -13,9 +14,10 @@ constexpr std::chrono::milliseconds kMaxPoll{1000};
 
 }  // namespace
 
-void ProbeBudget::SetDailyLimit(int64_t nano_usd) {
+void ProbeBudget::SetDailyLimit(int64_t nano_usd, int64_t on_demand_nano_usd) {
   std::lock_guard lock(mutex_);
   limit_ = nano_usd;
+  on_demand_limit_ = std::clamp<int64_t>(on_demand_nano_usd, 0, nano_usd);
 }
 
 int64_t ProbeBudget::LimitNanoUsd() const {
@@ -24,29 +26,57 @@ int64_t ProbeBudget::LimitNanoUsd() const {
 }
 
 int64_t ProbeBudget::SpentLocked(std::chrono::sys_days day) const {
-  int64_t spent = ledger_ != nullptr ? ledger_->SpendNanoUsd(day, "probe") : 0;
-  auto it = unaccounted_.find(day);
-  return spent + reserved_ + (it == unaccounted_.end() ? 0 : it->second);
+  return ledger_ != nullptr ? ledger_->SpendNanoUsd(day, "probe") : 0;
 }
 
-bool ProbeBudget::TryReserve(std::chrono::sys_days day, int64_t worst_case_nano_usd) {
+int64_t ProbeBudget::OnDemandSpentLocked(std::chrono::sys_days day) const {
+  auto it = on_demand_spent_.find(day);
+  return it == on_demand_spent_.end() ? 0 : it->second;
+}
+
+int64_t ProbeBudget::ScheduledRemainingLocked(std::chrono::sys_days day) const {
+  // Scheduled runs' share, less what they spent (all probe spend but the
+  // on-demand part) and hold.
+  int64_t spent = pricing::SatAdd(SpentLocked(day), -OnDemandSpentLocked(day));
+  return limit_ - on_demand_limit_ - pricing::SatAdd(spent, reserved_);
+}
+
+int64_t ProbeBudget::OnDemandRemainingLocked(std::chrono::sys_days day) const {
+  int64_t own = on_demand_limit_ - pricing::SatAdd(OnDemandSpentLocked(day), on_demand_reserved_);
+  // Never past the whole limit either, whoever spent it.
+  int64_t whole =
+      limit_ - pricing::SatAdd(pricing::SatAdd(SpentLocked(day), reserved_), on_demand_reserved_);
+  return std::min(own, whole);
+}
+
+bool ProbeBudget::TryReserve(std::chrono::sys_days day, int64_t worst_case_nano_usd,
+                             bool on_demand) {
   std::lock_guard lock(mutex_);
-  if (SpentLocked(day) + worst_case_nano_usd > limit_) return false;
-  reserved_ += worst_case_nano_usd;
+  int64_t left = on_demand ? OnDemandRemainingLocked(day) : ScheduledRemainingLocked(day);
+  if (worst_case_nano_usd > left) return false;
+  (on_demand ? on_demand_reserved_ : reserved_) += worst_case_nano_usd;
   return true;
 }
 
 void ProbeBudget::Release(std::chrono::sys_days day, int64_t worst_case_nano_usd,
-                          bool charge_anyway) {
+                          int64_t charged_nano_usd, bool on_demand) {
   std::lock_guard lock(mutex_);
-  reserved_ -= worst_case_nano_usd;
-  if (charge_anyway) unaccounted_[day] += worst_case_nano_usd;
-  while (unaccounted_.size() > 2) unaccounted_.erase(unaccounted_.begin());
+  (on_demand ? on_demand_reserved_ : reserved_) -= worst_case_nano_usd;
+  if (on_demand) {
+    int64_t& spent = on_demand_spent_[day];
+    spent = pricing::SatAdd(spent, charged_nano_usd);
+    while (on_demand_spent_.size() > 2) on_demand_spent_.erase(on_demand_spent_.begin());
+  }
 }
 
 int64_t ProbeBudget::RemainingNanoUsd(std::chrono::sys_days day) const {
   std::lock_guard lock(mutex_);
-  return std::max<int64_t>(0, limit_ - SpentLocked(day));
+  return std::max<int64_t>(0, ScheduledRemainingLocked(day));
+}
+
+int64_t ProbeBudget::OnDemandRemainingNanoUsd(std::chrono::sys_days day) const {
+  std::lock_guard lock(mutex_);
+  return std::max<int64_t>(0, OnDemandRemainingLocked(day));
 }
 
 ProbeScheduler::ProbeScheduler(Options options) : options_(options), budget_(options.ledger) {
@@ -71,8 +101,8 @@ void ProbeScheduler::Stop() {
 
 void ProbeScheduler::Update(std::vector<ProbeSpec> specs,
                             std::shared_ptr<const pricing::PriceBook> prices,
-                            int64_t budget_nano_usd) {
-  budget_.SetDailyLimit(budget_nano_usd);
+                            int64_t budget_nano_usd, int64_t on_demand_budget_nano_usd) {
+  budget_.SetDailyLimit(budget_nano_usd, on_demand_budget_nano_usd);
   {
     std::lock_guard lock(mutex_);
     prices_ = std::move(prices);
@@ -92,7 +122,17 @@ void ProbeScheduler::Abandon(CURLM* multi, Target& target) {
   if (!target.run) return;
   curl_multi_remove_handle(multi, target.run->easy());
   target.run.reset();
-  budget_.Release(pricing::UtcDay(options_.clock->Wall()), target.reserved_nano_usd, false);
+  // A run dropped by a reload may have reached the vendor: its worst case
+  // stays booked, as for any run that ended without usage.
+  auto day = pricing::UtcDay(options_.clock->Wall());
+  if (options_.ledger != nullptr && target.reserved_nano_usd > 0) {
+    pricing::LedgerEntry entry{
+        day, target.spec.vendor.name, target.spec.probe.model, "probe", {}, std::nullopt};
+    entry.usage_missing = true;
+    entry.estimated_cost_nano_usd = target.reserved_nano_usd;
+    options_.ledger->Record(entry);
+  }
+  budget_.Release(day, target.reserved_nano_usd, target.reserved_nano_usd, false);
   target.reserved_nano_usd = 0;
   if (options_.observer != nullptr) options_.observer->OnAbandoned(target.spec);
 }
@@ -140,62 +180,93 @@ void ProbeScheduler::ApplyUpdate(CURLM* multi, std::vector<ProbeSpec> specs) {
   targets_ = std::move(next);
 }
 
-std::optional<ProbeResult> ProbeScheduler::Reserve(const ProbeSpec& spec, int64_t& reserved) {
+std::optional<ProbeResult> ProbeScheduler::Reserve(const ProbeSpec& spec, int64_t& reserved,
+                                                   bool on_demand) {
   reserved = 0;
   auto prices = Prices();
   auto wall = options_.clock->Wall();
   const pricing::PriceRow* row =
       prices ? prices->Find(spec.vendor.price_table, spec.probe.model, wall) : nullptr;
-  if (row != nullptr) {
-    pricing::Usage worst;
-    worst.input = EstimateInputTokens(PromptWithNonce(spec.probe.prompt, NewNonce()));
-    worst.output = spec.probe.max_tokens;
-    int64_t worst_cost = pricing::CostNanoUsd(*row, worst);
-    if (!budget_.TryReserve(pricing::UtcDay(wall), worst_cost)) {
-      ProbeResult skipped;
-      skipped.target = spec.probe.name;
-      skipped.sent = false;
-      skipped.stream = spec.probe.stream;
-      skipped.failure = ProbeFailure::kBudgetExhausted;
-      skipped.started_at = wall;
-      skipped.message = "daily probe budget exhausted: the run's worst case would cost " +
-                        pricing::NanoUsdToString(worst_cost) + " USD, " +
-                        pricing::NanoUsdToString(budget_.RemainingNanoUsd(pricing::UtcDay(wall))) +
-                        " USD left today";
-      config::LogCapture capture;
-      config::Log().Write(config::LogLevel::kDebug, __FILE__, __LINE__, "Probe skipped",
-                          {{"target", spec.probe.name}, {"reason", "budget_exhausted"}}, &capture);
-      skipped.log = capture.Lines();
-      return skipped;
-    }
+  if (row == nullptr) return std::nullopt;  // unpriced: RunNow refuses these
+  pricing::Usage worst;
+  worst.input = EstimateInputTokens(PromptWithNonce(spec.probe.prompt, NewNonce()));
+  worst.output = spec.probe.max_tokens;
+  int64_t worst_cost = pricing::CostNanoUsd(*row, worst);
+  auto day = pricing::UtcDay(wall);
+  if (budget_.TryReserve(day, worst_cost, on_demand)) {
     reserved = worst_cost;
+    return std::nullopt;
   }
-  return std::nullopt;
+  ProbeResult skipped;
+  skipped.target = spec.probe.name;
+  skipped.sent = false;
+  skipped.on_demand = on_demand;
+  skipped.stream = spec.probe.stream;
+  skipped.failure = ProbeFailure::kBudgetExhausted;
+  skipped.started_at = wall;
+  int64_t left = on_demand ? budget_.OnDemandRemainingNanoUsd(day) : budget_.RemainingNanoUsd(day);
+  skipped.message = std::string("daily ") + (on_demand ? "on-demand " : "") +
+                    "probe budget exhausted: the run's worst case would cost " +
+                    pricing::NanoUsdToString(worst_cost) + " USD, " +
+                    pricing::NanoUsdToString(left) + " USD left today";
+  config::LogCapture capture;
+  config::Log().Write(config::LogLevel::kDebug, __FILE__, __LINE__, "Probe skipped",
+                      {{"target", spec.probe.name}, {"reason", "budget_exhausted"}}, &capture);
+  skipped.log = capture.Lines();
+  return skipped;
 }
 
+namespace {
+
+// Why the vendor may have billed a run whose usage we do not have, or nullopt
+// when it cannot have (nothing sent, or an error status, which vendors do not
+// bill).
+std::optional<std::string> UsageMissingReason(const ProbeResult& result) {
+  if (!result.sent || !result.request_written || result.usage_present) return std::nullopt;
+  const bool no_status = result.http_status == 0;
+  const bool ok_status = result.http_status >= 200 && result.http_status < 300;
+  if (!no_status && !ok_status) return std::nullopt;
+  switch (result.failure) {
+    case ProbeFailure::kTimeout:
+      return "timeout";
+    case ProbeFailure::kConnect:
+    case ProbeFailure::kTls:
+      return "upstream_reset";
+    default:
+      return "not_reported";
+  }
+}
+
+}  // namespace
+
 void ProbeScheduler::Complete(const ProbeSpec& spec, ProbeResult& result, int64_t reserved) {
-  auto wall = options_.clock->Wall();
   auto day = pricing::UtcDay(result.started_at);
+  int64_t charged = 0;
   if (result.sent && result.usage_present) {
     auto prices = Prices();
     const pricing::PriceRow* row =
         prices ? prices->Find(spec.vendor.price_table, spec.probe.model, result.started_at)
                : nullptr;
-    if (row != nullptr) {
-      result.priced = true;
-      result.cost_nano_usd = pricing::CostNanoUsd(*row, result.usage);
-    }
+    if (row != nullptr) result.cost_nano_usd = pricing::CostNanoUsd(*row, result.usage);
+    charged = result.cost_nano_usd.value_or(0);
     if (options_.ledger != nullptr) {
       options_.ledger->Record(
           {day, spec.vendor.name, spec.probe.model, "probe", result.usage, result.cost_nano_usd});
     }
+  } else if ((result.usage_missing_reason = UsageMissingReason(result))) {
+    // The request reached the vendor and may be billed: its worst case is
+    // booked (apart from exact costs), for the budget and across restarts.
+    result.estimated_cost_nano_usd = reserved;
+    charged = reserved;
+    if (options_.ledger != nullptr) {
+      pricing::LedgerEntry entry{day, spec.vendor.name, spec.probe.model, "probe",
+                                 {},  std::nullopt};
+      entry.usage_missing = true;
+      entry.estimated_cost_nano_usd = reserved;
+      options_.ledger->Record(entry);
+    }
   }
-  // A 2xx reply without usage may have been billed: its worst case stays
-  // charged today. Anything else (no reply, an error status) cost nothing.
-  bool maybe_billed = result.http_status >= 200 && result.http_status < 300;
-  if (result.sent) {
-    budget_.Release(pricing::UtcDay(wall), reserved, maybe_billed && !result.usage_present);
-  }
+  if (result.sent) budget_.Release(day, reserved, charged, result.on_demand);
   if (options_.observer != nullptr) options_.observer->OnResult(spec, result);
 }
 
@@ -208,7 +279,7 @@ void ProbeScheduler::StartRun(CURLM* multi, Target& target,
   if (target.next_run <= now) target.next_run = now + interval;  // no catch-up bursts
 
   int64_t reserved = 0;
-  if (auto skipped = Reserve(target.spec, reserved)) {
+  if (auto skipped = Reserve(target.spec, reserved, false)) {
     skipped->schedule_delay_seconds = delay;
     Complete(target.spec, *skipped, 0);
     return;
@@ -282,24 +353,47 @@ void ProbeScheduler::Loop() {
   targets_.clear();
 }
 
-std::optional<ProbeResult> ProbeScheduler::RunNow(const std::string& name,
-                                                  std::chrono::milliseconds timeout) {
+void ProbeScheduler::SetMaxConcurrentRunNow(int64_t max) {
+  std::lock_guard lock(mutex_);
+  max_run_now_ = max;
+}
+
+std::expected<ProbeResult, ProbeScheduler::RunNowError> ProbeScheduler::RunNow(
+    const std::string& name, std::chrono::milliseconds timeout) {
   ProbeSpec spec;
   {
     std::lock_guard lock(mutex_);
     auto it = specs_.find(name);
-    if (it == specs_.end()) return std::nullopt;
+    if (it == specs_.end()) return std::unexpected(RunNowError{400, "Unknown target"});
     spec = it->second;
+    if (!prices_ ||
+        !prices_->Find(spec.vendor.price_table, spec.probe.model, options_.clock->Wall())) {
+      return std::unexpected(
+          RunNowError{403,
+                      "Target has no price for its model: on-demand runs need one, so that "
+                      "the probe budget can hold them"});
+    }
+    if (run_now_in_flight_ >= max_run_now_) {
+      return std::unexpected(RunNowError{429, "Too many on-demand probes at once"});
+    }
+    ++run_now_in_flight_;
   }
+  struct Slot {
+    ProbeScheduler* self;
+    ~Slot() {
+      std::lock_guard lock(self->mutex_);
+      --self->run_now_in_flight_;
+    }
+  } slot{this};
+
   int64_t reserved = 0;
-  if (auto skipped = Reserve(spec, reserved)) {
-    skipped->on_demand = true;
+  if (auto skipped = Reserve(spec, reserved, true)) {
     Complete(spec, *skipped, 0);
-    return skipped;
+    return *skipped;
   }
   if (options_.observer != nullptr) options_.observer->OnStart(spec);
   ChatProbeRun run(spec, *options_.clock, NewNonce());
-  run.SetTimeout(std::min(timeout, spec.probe.timeout));
+  run.SetTimeout(std::min(std::max(timeout, kMinOnDemandTimeout), spec.probe.timeout));
   CURLM* multi = curl_multi_init();
   curl_multi_add_handle(multi, run.easy());
   CURLcode code = CURLE_ABORTED_BY_CALLBACK;

@@ -19,6 +19,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <expected>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -46,26 +47,39 @@ class ProbeObserver {
   virtual void OnAbandoned(const ProbeSpec& /*spec*/) {}
 };
 
-// Today's probe spend against the daily limit. Spend comes from the ledger;
-// runs in flight hold a reservation of their worst case; runs whose reply had
-// no usage keep their worst case charged for the rest of the day.
+// Today's probe spend against the daily limit: a hard cap on what the vendor
+// could bill. Spend comes from the ledger (exact costs, plus the worst case of
+// every run the vendor may have billed without telling us its usage); runs in
+// flight hold a reservation of their worst case. The limit is split: on-demand
+// runs (/probe) may spend only their own part, scheduled runs the rest, so
+// neither can starve the other.
 class ProbeBudget {
  public:
   explicit ProbeBudget(pricing::Ledger* ledger) : ledger_(ledger) {}
-  void SetDailyLimit(int64_t nano_usd);
-  bool TryReserve(std::chrono::sys_days day, int64_t worst_case_nano_usd);
-  // After the run's real cost is in the ledger (or not known: `charge_anyway`).
-  void Release(std::chrono::sys_days day, int64_t worst_case_nano_usd, bool charge_anyway);
+  void SetDailyLimit(int64_t nano_usd, int64_t on_demand_nano_usd);
+  bool TryReserve(std::chrono::sys_days day, int64_t worst_case_nano_usd, bool on_demand);
+  // After the run: `charged_nano_usd` is what it was booked at in the ledger.
+  void Release(std::chrono::sys_days day, int64_t worst_case_nano_usd, int64_t charged_nano_usd,
+               bool on_demand);
+  // What scheduled runs may still spend today.
   int64_t RemainingNanoUsd(std::chrono::sys_days day) const;
+  int64_t OnDemandRemainingNanoUsd(std::chrono::sys_days day) const;
   int64_t LimitNanoUsd() const;
 
  private:
-  int64_t SpentLocked(std::chrono::sys_days day) const;
+  int64_t SpentLocked(std::chrono::sys_days day) const;  // ledger, all probe runs
+  int64_t OnDemandSpentLocked(std::chrono::sys_days day) const;
+  int64_t ScheduledRemainingLocked(std::chrono::sys_days day) const;
+  int64_t OnDemandRemainingLocked(std::chrono::sys_days day) const;
   mutable std::mutex mutex_;
   pricing::Ledger* ledger_;
   int64_t limit_ = 0;
-  int64_t reserved_ = 0;
-  std::map<std::chrono::sys_days, int64_t> unaccounted_;
+  int64_t on_demand_limit_ = 0;
+  int64_t reserved_ = 0;            // scheduled runs in flight
+  int64_t on_demand_reserved_ = 0;  // on-demand runs in flight
+  // What on-demand runs were booked at, per UTC day (in memory: after a
+  // restart their spend counts as scheduled, which only errs on the safe side).
+  std::map<std::chrono::sys_days, int64_t> on_demand_spent_;
 };
 
 class ProbeScheduler {
@@ -86,11 +100,20 @@ class ProbeScheduler {
 
   // Replaces the targets, prices and budget (start-up and reload).
   void Update(std::vector<ProbeSpec> specs, std::shared_ptr<const pricing::PriceBook> prices,
-              int64_t budget_nano_usd);
+              int64_t budget_nano_usd, int64_t on_demand_budget_nano_usd);
 
   // Runs `target` now on the caller's thread (blackbox-style /probe), within
-  // `timeout` and the probe's own timeout. nullopt for an unknown target.
-  std::optional<ProbeResult> RunNow(const std::string& target, std::chrono::milliseconds timeout);
+  // `timeout` (at least kMinOnDemandTimeout) and the probe's own timeout.
+  struct RunNowError {
+    int status;  // 400 unknown target, 403 unpriced, 429 too many at once
+    std::string message;
+  };
+  std::expected<ProbeResult, RunNowError> RunNow(const std::string& target,
+                                                 std::chrono::milliseconds timeout);
+  void SetMaxConcurrentRunNow(int64_t max);
+  // A caller cannot cut a run shorter than this: a run abandoned early is
+  // still billed by the vendor (and booked at its worst case here).
+  static constexpr std::chrono::milliseconds kMinOnDemandTimeout{1000};
 
   ProbeBudget& budget() { return budget_; }
 
@@ -113,7 +136,9 @@ class ProbeScheduler {
   // Drops a run in flight without a result (its target changed or went away).
   void Abandon(CURLM* multi, Target& target);
   // Budget check; fills `reserved` on success, or returns the skip result.
-  std::optional<ProbeResult> Reserve(const ProbeSpec& spec, int64_t& reserved);
+  std::optional<ProbeResult> Reserve(const ProbeSpec& spec, int64_t& reserved, bool on_demand);
+  // Books the run (cost, or its worst case when the vendor may have billed it
+  // without usage), releases its reservation and reports it.
   void Complete(const ProbeSpec& spec, ProbeResult& result, int64_t reserved);
   std::shared_ptr<const pricing::PriceBook> Prices() const;
 
@@ -127,6 +152,8 @@ class ProbeScheduler {
   std::optional<Pending> pending_;
   std::shared_ptr<const pricing::PriceBook> prices_;
   std::map<std::string, ProbeSpec> specs_;  // for RunNow
+  int64_t run_now_in_flight_ = 0;
+  int64_t max_run_now_ = 4;
 
   std::map<std::string, Target> targets_;  // scheduler thread only
 };

@@ -1,6 +1,6 @@
 #pragma once
 
-// Anthropic Messages API (vendor-apis.md section 7b): the probe request body,
+// Anthropic Messages API (docs/vendor-apis.md section 7b): the probe request body,
 // the reply parser, and a streaming accumulator. Pure functions on bodies and
 // SSE events; no I/O.
 //

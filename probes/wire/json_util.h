@@ -34,11 +34,12 @@ const rapidjson::Value* ObjectMember(const rapidjson::Value& object, std::string
 std::optional<std::string_view> StringMember(const rapidjson::Value& object, std::string_view name);
 bool IsNullOrAbsent(const rapidjson::Value& object, std::string_view name);
 
-// Larger counts are nonsense; refusing them keeps sums and products made
-// downstream far from int64 overflow and exact as doubles.
-inline constexpr int64_t kMaxTokenCount = int64_t{1} << 53;
+// One reply's token count above this is nonsense (context windows hold a few
+// million tokens): such a reply is invalid, and its run is booked at its worst
+// case instead. It keeps every sum made downstream far from int64 overflow.
+inline constexpr int64_t kMaxTokenCount = 100'000'000;
 
-// A token count: absent or null gives nullopt; an integer in [0, 2^53] (an
+// A token count: absent or null gives nullopt; an integer in [0, 1e8] (an
 // integral double such as 8.0 is accepted) gives its value; anything else is
 // an error naming the field.
 std::expected<std::optional<int64_t>, std::string> CountMember(const rapidjson::Value& object,

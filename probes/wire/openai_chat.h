@@ -1,6 +1,6 @@
 #pragma once
 
-// OpenAI-compatible chat completions (vendor-apis.md section 7a): the probe
+// OpenAI-compatible chat completions (docs/vendor-apis.md section 7a): the probe
 // request body, the reply parser, and a streaming accumulator. Pure functions
 // on bodies and SSE events; no I/O.
 //

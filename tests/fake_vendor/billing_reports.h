@@ -1,6 +1,6 @@
 #pragma once
 
-// The fake vendor's billing endpoints (vendor-apis.md sections 1-6), derived
+// The fake vendor's billing endpoints (docs/vendor-apis.md sections 1-6), derived
 // from the usage and cost it actually served (a DayCounters of reported usage):
 //
 // - bucketed reports, one bucket per UTC day, paginated with opaque cursors:

@@ -26,6 +26,8 @@ constexpr NamedFault kFaultNames[] = {
     {Fault::kMidstreamError, "midstream_error"},
     {Fault::kWrongContent, "wrong_content"},
     {Fault::kNoUsage, "no_usage"},
+    {Fault::kHugeUsage, "huge_usage"},
+    {Fault::kEchoKey401, "echo_key_401"},
 };
 
 }  // namespace
@@ -56,6 +58,7 @@ bool FaultStillServes(Fault fault) {
     case Fault::kSlowFirstByte:
     case Fault::kWrongContent:
     case Fault::kNoUsage:
+    case Fault::kHugeUsage:
       return true;
     default:
       return false;

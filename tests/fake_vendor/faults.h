@@ -30,6 +30,8 @@ enum class Fault {
   kMidstreamError,  // streaming: error event after some tokens (non-streaming: as kError200)
   kWrongContent,    // the reply says "ping" instead of "pong"
   kNoUsage,         // usage omitted from the reply / no usage chunk
+  kHugeUsage,       // a complete reply whose usage claims 2^53 output tokens
+  kEchoKey401,      // 401 whose message echoes the caller's key after 190 bytes of text
 };
 
 std::string_view FaultName(Fault fault);

@@ -77,7 +77,8 @@ std::string_view UsageText() {
          "  --billing-page-size  day buckets per report page at most (default 2)\n"
          "  --report-delay-ms    billing shows replies served at least N ms ago (default 0)\n"
          "faults: none slow_first_byte stall reset truncated http_401 http_429 http_500\n"
-         "        http_529 error_200 html midstream_error wrong_content no_usage\n";
+         "        http_529 error_200 html midstream_error wrong_content no_usage\n"
+         "        huge_usage echo_key_401\n";
 }
 
 std::string_view ListenHost(std::string_view listen) { return listen.substr(0, listen.rfind(':')); }

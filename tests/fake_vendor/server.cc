@@ -472,6 +472,23 @@ Server::Outcome Server::Respond(mg_connection* conn, Dialect dialect, const Chat
   switch (fault) {
     case Fault::kHttp401:
       return error_reply(ErrorCase::kUnauthorized, {});
+    case Fault::kEchoKey401: {
+      // Like real vendors' "Incorrect API key provided: sk-...", with the key
+      // placed where a 200-byte cut of the message falls inside it.
+      std::string key;
+      for (const char* name : {"x-api-key", "Authorization"}) {
+        if (const char* value = mg_get_header(conn, name)) key = value;
+        if (!key.empty()) break;
+      }
+      if (key.rfind("Bearer ", 0) == 0) key = key.substr(7);
+      std::string message = "Incorrect API key provided: " + std::string(162, '.') + " " + key;
+      auto headers = id_header;
+      return Outcome{
+          SendJson(conn, 401,
+                   RenderErrorBody(dialect, ErrorCase::kUnauthorized, message, request_id),
+                   headers),
+          true};
+    }
     case Fault::kHttp429:
       return error_reply(ErrorCase::kRateLimited, {{"retry-after", "7"}});
     case Fault::kHttp500:
@@ -506,6 +523,7 @@ Server::Outcome Server::Respond(mg_connection* conn, Dialect dialect, const Chat
   if (fault != Fault::kNoUsage) {
     reply.usage = ReplyUsage{request.input_tokens, request.cached_input_tokens, output_tokens};
   }
+  if (fault == Fault::kHugeUsage) reply.usage->output_tokens = int64_t{1} << 53;
   reply.include_usage_chunk = request.include_usage;
 
   return request.stream

@@ -1,6 +1,6 @@
 #pragma once
 
-// Reply bodies and SSE events in the wire formats of vendor-apis.md section 7:
+// Reply bodies and SSE events in the wire formats of docs/vendor-apis.md section 7:
 // OpenAI-compatible chat completions (plain, and SSE `data:` chunks ending with
 // `data: [DONE]`) and Anthropic messages (plain, and `event:`/`data:` SSE events
 // message_start ... message_stop), plus each vendor's error bodies.

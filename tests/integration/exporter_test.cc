@@ -105,7 +105,7 @@ BOOST_AUTO_TEST_CASE(flags) {
 
 BOOST_AUTO_TEST_CASE(standard_endpoints) {
   TempDir dir;
-  Exporter exporter(dir, ProbeConfig("m1"), kEnv);
+  Exporter exporter(dir, ProbeConfig("m1"), kEnv, {"--web.enable-lifecycle"});
   BOOST_TEST(HttpGet(exporter.url() + "/-/healthy").status == 200);
   BOOST_TEST(HttpGet(exporter.url() + "/-/ready").status == 200);
   BOOST_TEST(HttpGet(exporter.url() + "/-/reload").status == 405);
@@ -133,7 +133,7 @@ BOOST_AUTO_TEST_CASE(standard_endpoints) {
 
 BOOST_AUTO_TEST_CASE(promtool_accepts_metrics) {
   TempDir dir;
-  Exporter exporter(dir, ProbeConfig("m1"), kEnv);
+  Exporter exporter(dir, ProbeConfig("m1"), kEnv, {"--web.enable-lifecycle"});
   std::string file = dir.Write("metrics.txt", exporter.Metrics());
   std::string output;
   int code = Run("promtool check metrics < " + file, &output);
@@ -143,7 +143,7 @@ BOOST_AUTO_TEST_CASE(promtool_accepts_metrics) {
 
 BOOST_AUTO_TEST_CASE(broken_reload_keeps_the_old_config) {
   TempDir dir;
-  Exporter exporter(dir, ProbeConfig("m1"), kEnv);
+  Exporter exporter(dir, ProbeConfig("m1"), kEnv, {"--web.enable-lifecycle"});
   dir.Write("llm_exporter.toml", ProbeConfig("m2") + "bogus = 1\n");
   HttpResult reload = HttpPost(exporter.url() + "/-/reload", "");
   BOOST_TEST(reload.status == 500);
@@ -171,7 +171,7 @@ BOOST_AUTO_TEST_CASE(broken_reload_keeps_the_old_config) {
 
 BOOST_AUTO_TEST_CASE(sigterm_exits_0_within_2s_with_a_request_in_flight) {
   TempDir dir;
-  Exporter exporter(dir, ProbeConfig("m1"), kEnv);
+  Exporter exporter(dir, ProbeConfig("m1"), kEnv, {"--web.enable-lifecycle"});
   // A client that sent half a request and waits: a worker is busy with it.
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in address{};
@@ -225,7 +225,7 @@ model = "m2"
                                             {"ONE_ADMIN_KEY", admin_secret}};
   std::string seen;
   {
-    Exporter exporter(dir, config, env, {"--log.level=debug"});
+    Exporter exporter(dir, config, env, {"--log.level=debug", "--web.enable-lifecycle"});
     for (const char* path :
          {"/", "/metrics", "/probe?target=one/m1&debug=true", "/probe?target=two/m2&debug=true",
           "/reconcile", "/reconcile?format=json", "/-/ready"}) {

@@ -259,7 +259,12 @@ int Run(const std::string& command, std::string* output) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-std::string ExporterBinary() { return LLM_EXPORTER_BIN; }
+// LLM_EXPORTER_TEST_BIN runs the tests against another build of the exporter
+// (e.g. an older commit, to see a new test fail there first).
+std::string ExporterBinary() {
+  const char* other = std::getenv("LLM_EXPORTER_TEST_BIN");
+  return other != nullptr && *other != '\0' ? other : LLM_EXPORTER_BIN;
+}
 std::string FakeVendorBinary() { return FAKE_VENDOR_BIN; }
 
 Exporter::Exporter(const TempDir& dir, const std::string& config_text,

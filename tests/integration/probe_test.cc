@@ -201,9 +201,12 @@ BOOST_AUTO_TEST_CASE(budget_worth_n_runs_skips_run_n_plus_1) {
   dir.Write("prices.toml",
             "[[price]]\ntable = \"fake\"\nmodel = \"fake-gpt\"\neffective_from = 2020-01-01\n"
             "input = 0.0\noutput = 1.00\n");
-  std::string config = "[exporter]\nprobe_budget_usd_per_day = 0.000024\n\n" + Vendors(vendor) +
-                       Probe("fake-openai", "fake-gpt", "t", false, "1s", "max_tokens = 8\n") +
-                       "[pricing]\nfiles = [\"prices.toml\"]\n";
+  // All of it for scheduled runs: no part set aside for /probe.
+  std::string config =
+      "[exporter]\nprobe_budget_usd_per_day = 0.000024\n"
+      "on_demand_probe_budget_usd_per_day = 0\n\n" +
+      Vendors(vendor) + Probe("fake-openai", "fake-gpt", "t", false, "1s", "max_tokens = 8\n") +
+      "[pricing]\nfiles = [\"prices.toml\"]\n";
   Exporter exporter(dir, config, kEnv);
   auto labels = T("t");
   labels["reason"] = "budget_exhausted";
@@ -263,7 +266,7 @@ BOOST_AUTO_TEST_CASE(reload_removes_series_of_removed_targets) {
   Exporter exporter(dir,
                     base + Probe("fake-openai", "fake-gpt", "keep", false, "1s") +
                         Probe("fake-anthropic", "fake-claude", "drop", true, "1s"),
-                    kEnv);
+                    kEnv, {"--web.enable-lifecycle"});
   BOOST_REQUIRE(WaitForSeries(exporter, "llm_probes_total", T("drop"), 1));
   BOOST_REQUIRE(WaitForSeries(exporter, "llm_probes_total", T("keep"), 1));
   dir.Write("llm_exporter.toml", base + Probe("fake-openai", "fake-gpt", "keep", false, "1s"));

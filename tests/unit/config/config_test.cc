@@ -1,6 +1,8 @@
 #define BOOST_TEST_MODULE unit_config
 #include "config/config.h"
 
+#include <unistd.h>
+
 #include <boost/test/unit_test.hpp>
 #include <filesystem>
 #include <fstream>
@@ -78,10 +80,19 @@ const std::map<std::string, std::vector<std::string>> kExpected = {
     {"budget-precision",
      {":2:28: exporter.probe_budget_usd_per_day: not a dollar amount with at most nine "
       "decimals"}},
-    {"max-tokens", {":10:14: probe[0].max_tokens: must be greater than 0, got 0"}},
-    {"base-url",
-     {":4:12: vendor[0].base_url: must start with http:// or https://, got "
-      "\"api.example.com/v1\""}},
+    {"max-tokens", {":10:14: probe[0].max_tokens: must be between 1 and 1000000, got 0"}},
+    {"duration-too-long",
+     {":10:12: probe[0].interval: duration \"20000w\" is too long (at most 7d)"}},
+    {"retention-out-of-range",
+     {":2:25: exporter.ledger_retention_days: must be between 1 and 36500, got 4294967297"}},
+    {"base-url-credentials",
+     {":4:12: vendor[0].base_url: credentials in the URL are not allowed (they would be shown on "
+      "the status page and in logs): put the key in api_key_env or api_key_file"}},
+    {"on-demand-budget",
+     {":3:38: exporter.on_demand_probe_budget_usd_per_day: must not exceed "
+      "probe_budget_usd_per_day (it is a part of it)",
+      ":4:35: exporter.max_concurrent_on_demand_probes: must be between 1 and 64, got 0"}},
+    {"base-url", {":4:12: vendor[0].base_url: must start with http:// or https://"}},
     {"inject-without-client-keys",
      {":11:16: proxy.route[0].inject_key: proxy.client_keys_file is required when a route "
       "injects a vendor key"}},
@@ -261,5 +272,40 @@ BOOST_AUTO_TEST_CASE(web_config) {
                                        (dir / "c.pem").string() + "\" does not exist"};
   std::sort(got.begin(), got.end());
   BOOST_TEST(got == want, boost::test_tools::per_element());
+  fs::remove_all(dir);
+}
+
+// A probe without its own timeout waits at most its interval (as Prometheus
+// does with scrape_timeout); only an explicit timeout above it is refused.
+BOOST_AUTO_TEST_CASE(default_timeout_never_exceeds_a_short_interval) {
+  auto loaded = LoadConfigString(
+      "[[vendor]]\nname = \"acme\"\napi = \"openai\"\nbase_url = \"http://127.0.0.1:1/v1\"\n"
+      "[[probe]]\nvendor = \"acme\"\nmodel = \"m1\"\ninterval = \"2s\"\n",
+      "/tmp/short.toml", TestEnv);
+  BOOST_REQUIRE(loaded.has_value());
+  BOOST_TEST(loaded->probes[0].timeout.count() == 2000);
+  BOOST_TEST(loaded->probes[0].interval.count() == 2000);
+}
+
+// Filesystem errors in configured paths are config errors with the path,
+// never an exception (a throwing std::filesystem call aborted a reload).
+BOOST_AUTO_TEST_CASE(symlink_loop_and_unreadable_paths_are_config_errors) {
+  fs::path dir = fs::temp_directory_path() / ("unit_config_loop." + std::to_string(getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  fs::create_symlink(dir / "loop.toml", dir / "loop.toml");
+  std::string config = "[pricing]\nfiles = [\"loop.toml\"]\nlitellm_json = \"loop.toml\"\n";
+  std::vector<std::string> errors;
+  BOOST_REQUIRE_NO_THROW({
+    auto loaded = LoadConfigString(config, (dir / "c.toml").string(), TestEnv);
+    BOOST_REQUIRE(!loaded.has_value());
+    for (const auto& d : loaded.error()) errors.push_back(d.ToString());
+  });
+  BOOST_REQUIRE(errors.size() == 2u);
+  const std::string loop = (dir / "loop.toml").string();
+  BOOST_TEST(errors[0] == (dir / "c.toml").string() + ":2:9: pricing.files: price file \"" + loop +
+                              "\" cannot be accessed: Too many levels of symbolic links");
+  BOOST_TEST(errors[1].find("pricing.litellm_json: file \"" + loop + "\" cannot be accessed") !=
+             std::string::npos);
   fs::remove_all(dir);
 }

@@ -6,7 +6,10 @@
 
 #include <atomic>
 #include <boost/test/unit_test.hpp>
+#include <filesystem>
 #include <fstream>
+#include <limits>
+#include <mutex>
 #include <thread>
 
 #include "test_support.h"
@@ -233,6 +236,106 @@ BOOST_AUTO_TEST_CASE(one_ledger_per_state_dir) {
   BOOST_TEST(Ledger::Open(Options(dir.Sub("state"))).has_value());
 }
 
+// A failed commit (here: another connection holds the database's write lock)
+// is reported through the callback and Health(); the entries stay pending and
+// are committed once the lock is gone.
+BOOST_AUTO_TEST_CASE(failed_commits_are_visible_and_retried) {
+  TempDir dir;
+  std::atomic<int> callbacks{0};
+  std::string reported;
+  std::mutex reported_mutex;
+  LedgerOptions options = Options(dir.Sub("state"), std::chrono::milliseconds(10));
+  options.on_commit_error = [&](const std::string& error, int64_t) {
+    std::lock_guard lock(reported_mutex);
+    reported = error;
+    ++callbacks;
+  };
+  auto ledger = MustOpen(options);
+  const auto opened = ledger->Health().last_commit;
+  BOOST_TEST(opened.has_value());
+
+  sqlite3* blocker = nullptr;
+  BOOST_REQUIRE(sqlite3_open((dir.Sub("state") + "/ledger.sqlite").c_str(), &blocker) == SQLITE_OK);
+  BOOST_REQUIRE(sqlite3_exec(blocker, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr) == SQLITE_OK);
+  ledger->Record(Entry(kDay, "v", "m", "probe", {.input = 1}, 5));
+  BOOST_REQUIRE(WaitFor([&] { return callbacks > 0; }, std::chrono::seconds(20)));
+  LedgerHealth health = ledger->Health();
+  BOOST_TEST(health.failed_commits >= 1);
+  BOOST_TEST(health.pending_entries == 1);
+  BOOST_TEST(health.last_error.find("database is locked") != std::string::npos);
+  {
+    std::lock_guard lock(reported_mutex);
+    BOOST_TEST(reported == health.last_error);
+  }
+  BOOST_TEST(ledger->Totals(kDay, "v", "m", "probe").cost_nano_usd == 5);  // not lost
+
+  sqlite3_exec(blocker, "ROLLBACK", nullptr, nullptr, nullptr);
+  sqlite3_close(blocker);
+  BOOST_REQUIRE(ledger->Flush());
+  health = ledger->Health();
+  BOOST_TEST(health.last_error.empty());
+  BOOST_TEST(health.pending_entries == 0);
+  BOOST_TEST((*health.last_commit >= *opened));
+}
+
+// Replies without usage are booked apart, as an upper bound that the budget
+// (SpendNanoUsd) counts and that survives a restart.
+BOOST_AUTO_TEST_CASE(usage_missing_requests_keep_their_estimate) {
+  TempDir dir;
+  {
+    auto ledger = MustOpen(Options(dir.Sub("state")));
+    ledger->Record(Entry(kDay, "v", "m", "probe", {.input = 10, .output = 5}, 100));
+    LedgerEntry missing = Entry(kDay, "v", "m", "probe", {}, std::nullopt);
+    missing.usage_missing = true;
+    missing.estimated_cost_nano_usd = 40;
+    ledger->Record(missing);
+    BOOST_REQUIRE(ledger->Flush());
+  }
+  auto ledger = MustOpen(Options(dir.Sub("state")));
+  LedgerTotals totals = ledger->Totals(kDay, "v", "m", "probe");
+  BOOST_TEST(totals.requests == 2);
+  BOOST_TEST(totals.unpriced_requests == 0);
+  BOOST_TEST(totals.cost_nano_usd == 100);
+  BOOST_TEST(totals.usage_missing_requests == 1);
+  BOOST_TEST(totals.estimated_cost_nano_usd == 40);
+  BOOST_TEST(ledger->SpendNanoUsd(kDay, "probe") == 140);
+}
+
+// Sums saturate: absurd figures can never wrap a total negative.
+BOOST_AUTO_TEST_CASE(sums_saturate_instead_of_wrapping) {
+  TempDir dir;
+  auto ledger = MustOpen(Options(dir.Sub("state")));
+  const int64_t max = std::numeric_limits<int64_t>::max();
+  ledger->Record(Entry(kDay, "v", "m", "probe", {.output = max}, max));
+  ledger->Record(Entry(kDay, "v", "m", "probe", {.output = max}, max));
+  LedgerTotals totals = ledger->Totals(kDay, "v", "m", "probe");
+  BOOST_TEST(totals.cost_nano_usd == max);
+  BOOST_TEST(totals.tokens.output == max);
+  BOOST_TEST(ledger->SpendNanoUsd(kDay, "probe") == max);
+  BOOST_TEST(SatAdd(max, 1) == max);
+  BOOST_TEST(SatAdd(-max, -5) == std::numeric_limits<int64_t>::min());
+}
+
+// A file that is not a database is moved aside (kept) and a fresh ledger starts.
+BOOST_AUTO_TEST_CASE(a_corrupt_file_is_moved_aside) {
+  TempDir dir;
+  const std::string state = dir.Sub("state");
+  std::filesystem::create_directories(state);
+  std::ofstream(state + "/ledger.sqlite") << std::string(4096, 'z');
+  std::string moved_to, error;
+  LedgerOptions options = Options(state);
+  options.on_corrupt = [&](const std::string& moved, const std::string& why) {
+    moved_to = moved;
+    error = why;
+  };
+  auto ledger = MustOpen(options);
+  BOOST_TEST(moved_to == state + "/ledger.sqlite.corrupt-20250601T120000Z");
+  BOOST_TEST(error.find("file is not a database") != std::string::npos);
+  BOOST_TEST(std::filesystem::file_size(moved_to) == 4096u);
+  ledger->Record(Entry(kDay, "v", "m", "probe", {.input = 1}, 1));
+  BOOST_TEST(ledger->Flush());
+}
+
 BOOST_AUTO_TEST_CASE(schema_is_versioned_and_wal) {
   TempDir dir;
   MustOpen(Options(dir.Sub("state")));
@@ -249,7 +352,7 @@ BOOST_AUTO_TEST_CASE(schema_is_versioned_and_wal) {
     sqlite3_finalize(statement);
     return value;
   };
-  BOOST_TEST(query("PRAGMA user_version") == "1");
+  BOOST_TEST(query("PRAGMA user_version") == "2");
   BOOST_TEST(query("PRAGMA journal_mode") == "wal");
   BOOST_TEST(query("PRAGMA user_version = 99").empty());
   sqlite3_close(db);
@@ -257,7 +360,7 @@ BOOST_AUTO_TEST_CASE(schema_is_versioned_and_wal) {
   const auto ledger = Ledger::Open(Options(dir.Sub("state")));
   BOOST_REQUIRE(!ledger.has_value());
   BOOST_TEST(ledger.error() ==
-             "ledger " + path + ": schema version 99 is newer than this build knows (1)");
+             "ledger " + path + ": schema version 99 is newer than this build knows (2)");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -28,10 +28,9 @@ struct NamedModel {
 
 BOOST_AUTO_TEST_SUITE(litellm)
 
-BOOST_AUTO_TEST_CASE(every_chat_model_of_the_shared_file_loads) {
+BOOST_AUTO_TEST_CASE(every_chat_model_of_the_litellm_file_loads) {
   const std::string json = ReadText(LiteLlmJsonPath());
-  BOOST_REQUIRE_MESSAGE(!json.empty(),
-                        "missing " << LiteLlmJsonPath() << " (set LLM_EXPORTER_SHARED_DIR)");
+  BOOST_REQUIRE_MESSAGE(!json.empty(), "missing " << LiteLlmJsonPath());
   const auto book = LoadPriceBook({}, LiteLlmJsonPath());
   BOOST_REQUIRE_MESSAGE(book.has_value(), (book ? "" : book.error().front()));
 

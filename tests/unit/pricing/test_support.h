@@ -13,15 +13,10 @@
 
 namespace llm_exporter::pricing::testing {
 
-// Shared test data (the LiteLLM price map) lives outside the repository.
-inline std::string SharedDataDir() {
-  if (const char* dir = std::getenv("LLM_EXPORTER_SHARED_DIR"); dir != nullptr && *dir != '\0') {
-    return dir;
-  }
-  return LLM_EXPORTER_SOURCE_DIR "/../shared/data";
+// The LiteLLM price map kept in the repository (see pricing/litellm/README.md).
+inline std::string LiteLlmJsonPath() {
+  return LLM_EXPORTER_SOURCE_DIR "/pricing/litellm/model_prices.json";
 }
-
-inline std::string LiteLlmJsonPath() { return SharedDataDir() + "/litellm_model_prices.json"; }
 
 inline std::string TestDataDir() { return LLM_EXPORTER_SOURCE_DIR "/tests/unit/pricing/testdata"; }
 
