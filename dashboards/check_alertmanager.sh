@@ -33,5 +33,14 @@ expect llm-ops alertname=LLMHighTTFT severity=warning vendor=openai
 expect llm-ops alertname=LLMProbeBudgetExhausted severity=warning instance=e1:10027
 expect llm-ops alertname=LLMProbeStale severity=warning instance=e1:10027
 expect llm-ops alertname=LLMExporterConfigReloadFailed severity=warning instance=e1:10027
+expect llm-pager alertname=LLMAvailabilityBudgetBurnFast severity=critical vendor=openai model=gpt-4.1
+expect llm-ops alertname=LLMAvailabilityBudgetBurnSlow severity=warning vendor=openai model=gpt-4.1
+expect llm-pager alertname=LLMLatencyBudgetBurnFast severity=critical vendor=openai model=gpt-4.1
+expect llm-ops alertname=LLMLatencyBudgetBurnSlow severity=warning vendor=openai model=gpt-4.1
+expect llm-ops alertname=LLMRateLimited severity=warning vendor=openai model=gpt-4.1
+expect llm-finance alertname=LLMDailySpendHigh severity=warning vendor=openai
+expect llm-finance alertname=LLMMonthlyBudgetExceeded severity=warning vendor=openai
+expect llm-pager,llm-finance alertname=LLMBalanceRunningOut severity=critical vendor=deepseek currency=USD
+expect llm-finance alertname=LLMUsageMissing severity=warning vendor=openai model=gpt-4.1 source=proxy
 expect null alertname=SomethingElse severity=info
 [ "$failures" = 0 ]

@@ -3,6 +3,7 @@
 
 check_dashboard.py --dashboard FILE --rules FILE [--metrics-url URL] [--deadline S]
                    [--metric-list FILE] [--allow-missing NAME]...
+                   [--prometheus-url URL [--allow-empty PANEL/REFID]...] [--runbook FILE]
 
 Checks, printing every problem before exiting 1:
   - the dashboard is JSON with the structure Grafana's importer needs: a
@@ -15,7 +16,14 @@ Checks, printing every problem before exiting 1:
     since billing and reconciliation series come after the first polls);
     without --metrics-url, present in --metric-list (one name a line);
   - every label name in a selector's matchers exists on that metric in the
-    scrape (or is one Prometheus adds: instance, job).
+    scrape (or is one Prometheus adds: instance, job);
+  - with --prometheus-url (a Prometheus that scrapes --metrics-url and runs
+    --rules): every panel query and variable, with the variables set to "All",
+    returns data (polled until all do or --deadline passes), except the ones
+    given with --allow-empty, which only warn;
+  - with --runbook (docs/runbook.md): every alert has a severity label, a
+    summary, a description and a runbook_url pointing at a heading of the
+    runbook that is named after the alert.
 
 Standard library only: PromQL and the rule file's YAML are read with small
 purpose-built scanners that understand what these two files use, not the
@@ -27,6 +35,8 @@ import json
 import re
 import sys
 import time
+import urllib.error
+import urllib.parse
 import urllib.request
 
 KEYWORDS = {
@@ -148,6 +158,51 @@ def rule_file_entries(path):
     return entries
 
 
+def alert_fields(path):
+    """{alert name: {field: value}} of the severity, summary, description and
+    runbook_url lines of each alert in the rule file."""
+    alerts = {}
+    current = None
+    for line in open(path, encoding="utf-8"):
+        m = re.match(r"^\s*-\s*(record|alert):\s*(\S+)\s*$", line)
+        if m:
+            current = alerts.setdefault(m.group(2), {}) if m.group(1) == "alert" else None
+            continue
+        m = re.match(r"^\s+(severity|summary|description|runbook_url):\s*(.*?)\s*$", line)
+        if m and current is not None:
+            current[m.group(1)] = m.group(2).strip("'\"")
+    return alerts
+
+
+def github_anchor(heading):
+    """The anchor GitHub gives a Markdown heading."""
+    anchor = re.sub(r"[^\w\- ]", "", heading.strip().lower())
+    return anchor.replace(" ", "-")
+
+
+def check_runbook(rules_path, runbook_path, problems):
+    anchors = set()
+    for line in open(runbook_path, encoding="utf-8"):
+        m = re.match(r"^#{1,6}\s+(.*)$", line)
+        if m:
+            anchors.add(github_anchor(m.group(1)))
+    runbook_name = runbook_path.replace("\\", "/").rsplit("/", 1)[-1]
+    alerts = alert_fields(rules_path)
+    for name, fields in sorted(alerts.items()):
+        for field in ("severity", "summary", "description", "runbook_url"):
+            if not fields.get(field):
+                problems.append(f"alert {name}: no {field}")
+        url = fields.get("runbook_url", "")
+        if not url:
+            continue
+        page, _, anchor = url.partition("#")
+        if not page.endswith("/" + runbook_name) or anchor != github_anchor(name):
+            problems.append(f"alert {name}: runbook_url {url} should be .../{runbook_name}#{github_anchor(name)}")
+        elif anchor not in anchors:
+            problems.append(f"alert {name}: {runbook_path} has no heading for #{anchor}")
+    return len(alerts)
+
+
 def parse_exposition(text):
     """{metric name: set of label names} from text exposition 0.0.4."""
     found = {}
@@ -168,9 +223,15 @@ def walk_panels(panels):
         yield from walk_panels(panel.get("panels", []))
 
 
-def check_dashboard(dash, problems):
-    """Structure checks; returns [(where, expr)] of every PromQL expression."""
+def check_dashboard(dash, problems, queries=None):
+    """Structure checks; returns [(where, expr)] of every PromQL expression.
+
+    Appends (key, where, expr) of every variable and panel query to queries:
+    key is "var/NAME" or "PANEL_ID/REFID".
+    """
     exprs = []
+    if queries is None:
+        queries = []
     for key in ("title", "uid", "schemaVersion", "panels", "templating"):
         if key not in dash:
             problems.append(f"dashboard: missing top-level key {key!r}")
@@ -208,6 +269,7 @@ def check_dashboard(dash, problems):
         m = re.match(r"^label_values\((.+),\s*\w+\)$", query or "")
         if m:
             exprs.append((f"variable {v.get('name')}", m.group(1)))
+            queries.append((f"var/{v.get('name')}", f"variable {v.get('name')}", m.group(1)))
         elif query:
             exprs.append((f"variable {v.get('name')}", query))
 
@@ -249,7 +311,62 @@ def check_dashboard(dash, problems):
                 if var not in defined_vars:
                     problems.append(f"{where}: undefined variable ${var}")
             exprs.append((where, t["expr"]))
+            queries.append((f"{pid}/{t.get('refId')}", f"{where} {t.get('refId')}", t["expr"]))
     return exprs
+
+
+# What Grafana puts in for its built-in variables; template variables are "All".
+GRAFANA_VALUES = {"__rate_interval": "1m", "__interval": "15s", "__range": "1h", "__range_s": "3600",
+                  "__range_ms": "3600000", "__interval_ms": "15000"}
+
+
+def as_promql(expr):
+    """The query Grafana sends with every template variable at "All" (.*)."""
+    def value(name):
+        return GRAFANA_VALUES.get(name, ".*")
+    expr = re.sub(r"\$\{(\w+)(?::\w+)?\}", lambda m: value(m.group(1)), expr)
+    expr = re.sub(r"\[\[(\w+)\]\]", lambda m: value(m.group(1)), expr)
+    return re.sub(r"\$(\w+)", lambda m: value(m.group(1)), expr)
+
+
+def check_data(prometheus_url, queries, allow_empty, deadline_seconds, problems):
+    """Polls every query on Prometheus until each returns at least one sample."""
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    pending = {key: (where, as_promql(expr)) for key, where, expr in queries}
+    deadline = time.monotonic() + deadline_seconds
+    errors = {}
+    while True:
+        for key, (where, promql) in list(pending.items()):
+            url = prometheus_url.rstrip("/") + "/api/v1/query?" + urllib.parse.urlencode({"query": promql})
+            try:
+                with opener.open(url, timeout=5) as reply:
+                    body = json.load(reply)
+            except urllib.error.HTTPError as e:
+                errors[key] = f"HTTP {e.code}: {e.read().decode('utf-8', 'replace')[:300]}"
+                continue
+            except OSError as e:
+                errors[key] = str(e)
+                continue
+            errors.pop(key, None)
+            if body.get("data", {}).get("result"):
+                del pending[key]
+        if not pending or time.monotonic() > deadline:
+            break
+        # Only the allowed ones left: no need to wait for them.
+        if all(key in allow_empty for key in pending) and not errors:
+            break
+        time.sleep(0.5)
+    for key, (where, promql) in sorted(pending.items()):
+        if key in errors:
+            problems.append(f"{where} ({key}): query failed: {errors[key]}: {promql}")
+        elif key in allow_empty:
+            print(f"WARN: {where} ({key}) returns no data here (allowed): {promql}")
+        else:
+            problems.append(f"{where} ({key}) returns no data from {prometheus_url}: {promql}")
+    unused = sorted(set(allow_empty) - {key for key, _, _ in queries})
+    for key in unused:
+        problems.append(f"--allow-empty {key}: no such panel query")
+    return len(queries) - len(pending)
 
 
 def main():
@@ -261,6 +378,13 @@ def main():
     parser.add_argument("--deadline", type=float, default=30.0)
     parser.add_argument("--allow-missing", action="append", default=[], metavar="NAME",
                         help="a documented metric the exporter does not export yet: warn only")
+    parser.add_argument("--prometheus-url",
+                        help="a Prometheus scraping --metrics-url with --rules loaded: every panel "
+                             "query and variable must return data from it")
+    parser.add_argument("--allow-empty", action="append", default=[], metavar="PANEL/REFID",
+                        help="a panel query (panel id/refId) that may return no data here: warn only")
+    parser.add_argument("--runbook", help="docs/runbook.md: every alert's runbook_url must point at "
+                                          "its section")
     args = parser.parse_args()
 
     problems = []
@@ -270,9 +394,13 @@ def main():
     except (OSError, ValueError) as e:
         print(f"FAIL: {args.dashboard}: {e}")
         return 1
-    exprs = check_dashboard(dash, problems)
+    queries = []
+    exprs = check_dashboard(dash, problems, queries)
 
     rules = rule_file_entries(args.rules)
+    alerts_checked = None
+    if args.runbook:
+        alerts_checked = check_runbook(args.rules, args.runbook, problems)
     recorded = {name for kind, name, _ in rules if kind == "record"}
     for kind, name, expr in rules:
         if not expr:
@@ -325,12 +453,23 @@ def main():
             for label in sorted(labels - scraped[name] - PROMETHEUS_LABELS):
                 problems.append(f"{where}: {name} has no label {label!r} in {source}")
 
+    with_data = None
+    if args.prometheus_url and not problems:
+        with_data = check_data(args.prometheus_url, queries, set(args.allow_empty), args.deadline,
+                               problems)
+
     if problems:
         for p in problems:
             print("FAIL:", p)
         return 1
     print(f"OK: {len(exprs)} expressions, {len(needed)} exporter metrics, "
           f"{len(recorded)} recording rules checked against {source}")
+    if alerts_checked is not None:
+        print(f"OK: {alerts_checked} alerts have a severity, a summary, a description and a "
+              f"runbook_url to their section of {args.runbook}")
+    if with_data is not None:
+        print(f"OK: {with_data} of {len(queries)} panel queries and variables return data from "
+              f"{args.prometheus_url}")
     return 0
 
 

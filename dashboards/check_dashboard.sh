@@ -4,13 +4,19 @@
 # exporter with every billing kind enabled, an unpriced model and one reply
 # without usage, so that every metric family the exporter has shows up, then
 # runs check_dashboard.py (which polls /metrics until all the names it needs
-# are there, or its deadline passes).
-#   check_dashboard.sh LLM_EXPORTER FAKE_VENDOR
+# are there, or its deadline passes). With Prometheus (the third argument, or
+# `prometheus` on the PATH), it also runs a real Prometheus that scrapes the
+# exporter every second with the rule file loaded, and every panel query and
+# variable must return data from it (except the few listed below that show
+# only failures).
+#   check_dashboard.sh LLM_EXPORTER FAKE_VENDOR [PROMETHEUS]
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/.." && pwd)"
-exporter="${1:?usage: check_dashboard.sh LLM_EXPORTER FAKE_VENDOR}"
-fake_vendor="${2:?usage: check_dashboard.sh LLM_EXPORTER FAKE_VENDOR}"
+usage="usage: check_dashboard.sh LLM_EXPORTER FAKE_VENDOR [PROMETHEUS]"
+exporter="${1:?$usage}"
+fake_vendor="${2:?$usage}"
+prometheus="${3:-$(command -v prometheus || true)}"
 
 run="$(mktemp -d "${TMPDIR:-/tmp}/llm_dash_check.XXXXXX")"
 pids=()
@@ -134,15 +140,50 @@ address="$(sed -n 's/.*msg="Listening on" address=\([^ ]*\).*/\1/p' "$run/export
 # One reply without usage, for llm_usage_missing_total.
 curl -fsS --noproxy '*' -X POST -d '{"fault":"no_usage","count":1}' "$vendor/control/fault" >/dev/null
 
+# A real Prometheus scraping the exporter, with the rules: every panel query
+# must return data from it.
+prometheus_args=()
+if [ -n "$prometheus" ]; then
+  cat >"$run/prometheus.yml" <<EOF
+global:
+  scrape_interval: 1s
+  scrape_timeout: 1s
+  evaluation_interval: 1s
+rule_files:
+  - $here/rules/llm_exporter.rules.yml
+scrape_configs:
+  - job_name: llm_exporter
+    static_configs:
+      - targets: ["$address"]
+EOF
+  "$prometheus" --config.file="$run/prometheus.yml" --storage.tsdb.path="$run/prom-data" \
+    --web.listen-address=127.0.0.1:0 >"$run/prometheus.log" 2>&1 &
+  pids+=($!)
+  prom_listening() { grep -q 'msg="Listening on"' "$run/prometheus.log"; }
+  wait_for 100 prom_listening || { echo "prometheus did not start"; cat "$run/prometheus.log"; exit 1; }
+  prom_address="$(sed -n 's/.*msg="Listening on" address=\([^ ]*\).*/\1/p' "$run/prometheus.log" | head -1)"
+  prometheus_args=(--prometheus-url "http://$prom_address")
+  # Panel queries (panel id/refId) that show something only when it goes
+  # wrong: failed or budget-skipped probe runs, failed billing polls.
+  for key in 5/A 8/A 23/A 41/A; do prometheus_args+=(--allow-empty "$key"); done
+else
+  echo "prometheus not found: panel queries are not run"
+fi
+
 # llm_requests_in_flight is in the spec and the README, but nothing sets it
 # yet (the proxy is not implemented and probes do not count): the dashboard
 # keeps its panel, the check only warns.
 status=0
 python3 "$here/check_dashboard.py" --dashboard "$here/grafana/llm_exporter.json" \
   --rules "$here/rules/llm_exporter.rules.yml" --metrics-url "http://$address/metrics" \
-  --deadline 30 --allow-missing llm_requests_in_flight || status=$?
+  --deadline 30 --allow-missing llm_requests_in_flight --runbook "$root/docs/runbook.md" \
+  "${prometheus_args[@]}" || status=$?
 if [ "$status" != 0 ]; then
   echo "--- exporter log (last 40 lines)"
   tail -40 "$run/exporter.log"
+  if [ -n "$prometheus" ]; then
+    echo "--- prometheus log (last 20 lines)"
+    tail -20 "$run/prometheus.log"
+  fi
 fi
 exit "$status"

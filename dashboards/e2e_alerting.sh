@@ -1,11 +1,20 @@
 #!/usr/bin/env bash
 # End to end, with a real Prometheus evaluating a copy of
 # rules/llm_exporter.rules.yml (every for: shortened to 1s) and a real
-# Alertmanager:
+# Alertmanager running the shipped alertmanager.yml (its receivers pointed at a
+# local webhook receiver, group_wait and group_interval at 1s):
 #  1. alerting: exporter 1 probes a healthy target and a failing one (wrong
-#     key: auth) on fake vendor A. Passes when LLMModelDown for the failing
-#     target, with the expected labels, is active in Alertmanager's API, and
-#     none is there for the healthy target.
+#     key: auth) on fake vendor A. Passes when
+#     a. LLMModelDown for the failing target, with the expected labels, is
+#        active in Alertmanager's API, and none is there for the healthy one;
+#     b. a burn-rate alert and a money alert reach the webhook receiver
+#        through the shipped routing tree: LLMAvailabilityBudgetBurnFast for
+#        the failing target's model at llm-pager (every run fails: the burn
+#        rate is 100 over every window at once, so the real 1h/5m rule fires
+#        within seconds), and LLMDailySpendHigh for the healthy vendor at
+#        llm-finance, its daily limit set to 1 micro-USD by an override in a
+#        rule file of its own (the way users override settings); neither
+#        for the healthy model, nor for the fleet vendor (default limit).
 #  2. fleet reconciliation: exporters 1 and 2 both probe vendor "fleet" (fake
 #     vendor B, which bills what it serves at the same prices); only exporter 1
 #     polls its billing, exporter 2 has [vendor.billing] enabled = false. Once
@@ -23,7 +32,7 @@ exporter="${1:?$usage}"
 fake_vendor="${2:?$usage}"
 prometheus="${3:-prometheus}"
 alertmanager="${4:-prometheus-alertmanager}"
-deadline_seconds=45
+deadline_seconds=60
 
 run="$(mktemp -d "${TMPDIR:-/tmp}/llm_e2e_alerting.XXXXXX")"
 pids=()
@@ -152,15 +161,39 @@ wait_for "exporter 2 to listen" exporter2_ready
 exporter_address="$(logged_address "$run/exporter.log")"
 exporter2_address="$(logged_address "$run/exporter2.log")"
 
+# --- webhook receiver ----------------------------------------------------------
+# Appends every notification it gets as one JSON line {"path": ..., "body": ...}.
+cat >"$run/webhook.py" <<'PY'
+import http.server, json, os, sys
+port_file, out = sys.argv[1], sys.argv[2]
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        with open(out, "a") as f:
+            f.write(json.dumps({"path": self.path, "body": json.loads(body)}) + "\n")
+        self.send_response(200)
+        self.end_headers()
+    def log_message(self, *args):
+        pass
+server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+with open(port_file + ".tmp", "w") as f:
+    f.write("%d\n" % server.server_address[1])
+os.rename(port_file + ".tmp", port_file)
+server.serve_forever()
+PY
+python3 "$run/webhook.py" "$run/webhook.port" "$run/webhook.jsonl" >"$run/webhook.log" 2>&1 &
+pids+=($!)
+wait_for "the webhook receiver" test -s "$run/webhook.port"
+webhook="127.0.0.1:$(cat "$run/webhook.port")"
+
 # --- Alertmanager --------------------------------------------------------------
-# No integrations: alerts are only kept and shown by the API; nothing is sent.
-cat >"$run/alertmanager.yml" <<'EOF'
-route:
-  receiver: blackhole
-  group_wait: 1s
-receivers:
-  - name: blackhole
-EOF
+# The shipped routing tree and inhibitions; receivers at the local webhook
+# (the path names the receiver), notifications after 1s instead of 30s.
+sed -e "s|http://alert-relay.example.internal:5001|http://$webhook|" \
+  -e 's/^\([[:space:]]*\)group_wait:.*$/\1group_wait: 1s/' \
+  -e 's/^\([[:space:]]*\)group_interval:.*$/\1group_interval: 1s/' \
+  "$here/alertmanager.yml" >"$run/alertmanager.yml"
+grep -q "http://$webhook/llm-pager" "$run/alertmanager.yml" || fail "receivers were not pointed at the webhook"
 "$alertmanager" --config.file="$run/alertmanager.yml" --storage.path="$run/am-data" \
   --web.listen-address=127.0.0.1:0 --cluster.listen-address= >"$run/alertmanager.log" 2>&1 &
 am_pid=$!
@@ -174,6 +207,16 @@ am_address="$(logged_address "$run/alertmanager.log")"
 sed -E 's/^([[:space:]]*)for:[[:space:]].*$/\1for: 1s/' "$here/rules/llm_exporter.rules.yml" \
   >"$run/fast.rules.yml"
 grep -q 'for: 3m' "$run/fast.rules.yml" && fail "for: durations were not shortened"
+# A user's override of a setting, in a rule file of its own.
+cat >"$run/overrides.rules.yml" <<'EOF'
+groups:
+  - name: e2e_overrides
+    rules:
+      - record: llm:daily_spend_max_usd
+        expr: vector(0.000001)
+        labels:
+          vendor: fake-good
+EOF
 cat >"$run/prometheus.yml" <<EOF
 global:
   scrape_interval: 1s
@@ -181,6 +224,7 @@ global:
   evaluation_interval: 1s
 rule_files:
   - $run/fast.rules.yml
+  - $run/overrides.rules.yml
 alerting:
   alertmanagers:
     - static_configs:
@@ -236,6 +280,65 @@ wait_for "LLMModelDown in Alertmanager" check_alerts
 curl -fsS --noproxy '*' "http://$exporter_address/metrics" >"$run/metrics.txt"
 grep -q '^llm_probe_failures_total{.*reason="auth",target="fake-bad/fake-gpt".*} [1-9]' \
   "$run/metrics.txt" || fail "no auth failure counted for fake-bad/fake-gpt"
+
+# --- 1b. a burn-rate and a money alert at the webhook ----------------------------
+# Succeeds when both notifications arrived at their receivers with the labels
+# and annotations the rules promise; fails at once on one that must not exist
+# (a burn-rate alert for the healthy model is only wrong while none of its
+# runs has failed: one run lost to a loaded machine is a real burn).
+check_webhook() {
+  [ -s "$run/webhook.jsonl" ] || return 1
+  local status=0
+  python3 - "$run/webhook.jsonl" "http://$exporter_address/metrics" <<'PY' || status=$?
+import json, re, sys, urllib.request
+runbook = "https://github.com/llm-exporter/llm_exporter/blob/main/docs/runbook.md#"
+notes = [json.loads(line) for line in open(sys.argv[1])]
+opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+try:
+    metrics = opener.open(sys.argv[2], timeout=2).read().decode()
+except OSError:
+    sys.exit(1)
+healthy_failures = 0.0
+for labels, value in re.findall(r'^llm_probe_failures_total\{([^}]*)\} (\S+)$', metrics, re.M):
+    if 'target="fake-good/fake-gpt"' in labels and 'reason="budget_exhausted"' not in labels:
+        healthy_failures += float(value)
+want = {
+    "LLMAvailabilityBudgetBurnFast": ("/llm-pager", {
+        "alertname": "LLMAvailabilityBudgetBurnFast", "severity": "critical",
+        "vendor": "fake-bad", "model": "fake-gpt"}, "fake-bad/fake-gpt is burning"),
+    "LLMDailySpendHigh": ("/llm-finance", {
+        "alertname": "LLMDailySpendHigh", "severity": "warning", "vendor": "fake-good"},
+        "fake-good: "),
+}
+found = {}
+for note in notes:
+    for a in note["body"]["alerts"]:
+        labels, name = a["labels"], a["labels"].get("alertname")
+        if name == "LLMAvailabilityBudgetBurnFast" and labels.get("vendor") == "fake-good" \
+                and healthy_failures == 0:
+            print("FAIL: burn-rate alert for the healthy model:", json.dumps(labels))
+            sys.exit(2)
+        if name == "LLMDailySpendHigh" and labels.get("vendor") == "fleet":
+            print("FAIL: daily spend alert under the default limit:", json.dumps(labels))
+            sys.exit(2)
+        if name not in want or a["status"] != "firing":
+            continue
+        path, labels_wanted, summary = want[name]
+        ann = a["annotations"]
+        if note["path"] == path and labels == labels_wanted \
+                and summary in ann.get("summary", "") and ann.get("description") \
+                and ann.get("runbook_url") == runbook + name.lower():
+            found[name] = (path, labels, ann["summary"])
+if len(found) < len(want):
+    sys.exit(1)
+for name, (path, labels, summary) in sorted(found.items()):
+    print("%s at webhook %s: %s" % (name, path, json.dumps(labels, sort_keys=True)))
+    print("  summary:", summary)
+PY
+  [ "$status" = 2 ] && fail "an alert that must not fire reached the webhook"
+  return "$status"
+}
+wait_for "a burn-rate and a money alert at the webhook" check_webhook
 echo "alerting: PASS after $((SECONDS - start)) s"
 
 # --- 2. fleet reconciliation ---------------------------------------------------

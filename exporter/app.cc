@@ -127,7 +127,15 @@ void App::Apply(const Loaded& loaded) {
   auto specs = ProbeSpecs(*loaded.config);
   store_->SetTargets(specs);
   std::vector<std::string> vendors;
-  for (const auto& v : loaded.config->vendors) vendors.push_back(v.name);
+  for (const auto& v : loaded.config->vendors) {
+    vendors.push_back(v.name);
+    if (v.transport.insecure_skip_verify) {
+      LOG_WARN(
+          "TLS certificate verification is off for this vendor (insecure_skip_verify): "
+          "anyone on the path can read its key and replies",
+          {"vendor", v.name});
+    }
+  }
   traffic_.RetainVendors(vendors);
   for (const auto& spec : specs) {
     traffic_.Touch(spec.vendor.name, spec.probe.model, "probe");
@@ -192,6 +200,7 @@ std::expected<void, std::string> App::Start() {
   if (!ledger) return std::unexpected("cannot open the ledger: " + ledger.error());
   ledger_ = std::move(*ledger);
   LOG_INFO("Opened ledger", {"path", ledger_->path()});
+  billing_store_.SetLedger(ledger_.get());
 
   probes::ProbeScheduler::Options scheduler_options;
   scheduler_options.clock = &clock_;

@@ -89,6 +89,16 @@ void BillingStore::OnPoll(const std::string& vendor,
   v.last_error.clear();
   v.last_success = snapshot->polled_at;
   v.snapshot = *snapshot;
+  v.local_at_poll.clear();
+  if (ledger_ != nullptr) {
+    const auto today = pricing::UtcDay(snapshot->polled_at);
+    for (auto day : {today, today - std::chrono::days(1)}) {
+      auto& rows = v.local_at_poll[day];
+      for (auto& row : ledger_->Day(day)) {
+        if (row.vendor == vendor) rows.push_back(std::move(row));
+      }
+    }
+  }
   v.days.clear();
   const auto& known = known_[vendor];
   for (const auto& d : snapshot->days) {
@@ -102,6 +112,11 @@ void BillingStore::OnPoll(const std::string& vendor,
     }
     day.requests = pricing::SatAdd(day.requests, d.requests);
   }
+}
+
+void BillingStore::SetLedger(const pricing::Ledger* ledger) {
+  std::lock_guard lock(mutex_);
+  ledger_ = ledger;
 }
 
 std::map<std::string, VendorBilling> BillingStore::Snapshot() const {

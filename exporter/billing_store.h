@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "pricing/ledger.h"
 #include "pricing/price_book.h"
 #include "probes/billing/billing_poller.h"
 
@@ -38,6 +39,11 @@ struct VendorBilling {
   std::string last_error;
   std::optional<probes::billing::BillingSnapshot> snapshot;                 // the last good one
   std::map<std::pair<std::string, std::chrono::sys_days>, VendorDay> days;  // (label, day)
+  // This vendor's ledger rows of the report's days as they stood when the
+  // report was fetched: reconciliation compares the two at the same instant,
+  // so traffic after a poll waits for the next poll instead of reading as
+  // "vendor behind".
+  std::map<std::chrono::sys_days, std::vector<pricing::LedgerRow>> local_at_poll;
 };
 
 // The label for a vendor's own model name: the configured model it names (a
@@ -51,6 +57,8 @@ class BillingStore : public probes::billing::BillingObserver {
  public:
   // The vendors with billing and their known models (start-up and reload).
   void SetVendors(const config::Config& config, const pricing::PriceBook& prices);
+  // Where the local side of reconciliation comes from (null: none).
+  void SetLedger(const pricing::Ledger* ledger);
   void OnPoll(const std::string& vendor, const probes::billing::BillingSnapshot* snapshot,
               const probes::billing::PollError* error) override;
 
@@ -61,6 +69,7 @@ class BillingStore : public probes::billing::BillingObserver {
   mutable std::mutex mutex_;
   std::map<std::string, std::set<std::string>> known_;  // vendor -> model labels
   std::map<std::string, VendorBilling> vendors_;
+  const pricing::Ledger* ledger_ = nullptr;
 };
 
 }  // namespace llm_exporter::exporter

@@ -90,7 +90,13 @@ std::vector<ReconciliationRow> BuildReconciliation(
     for (auto [window, day] :
          {std::pair{"today", today}, {"yesterday", today - std::chrono::days(1)}}) {
       std::map<std::string, ReconciliationRow> by_model;
-      for (const auto& row : ledger.Day(day)) {
+      // With a report, the ledger as it stood when the report was fetched.
+      const std::vector<pricing::LedgerRow>* at_poll = nullptr;
+      if (vendor_billing != nullptr) {
+        auto it = vendor_billing->local_at_poll.find(day);
+        if (it != vendor_billing->local_at_poll.end()) at_poll = &it->second;
+      }
+      for (const auto& row : at_poll != nullptr ? *at_poll : ledger.Day(day)) {
         if (row.vendor != vendor.name) continue;
         auto& r = by_model[ModelLabel(known, row.model)];
         r.local.requests = pricing::SatAdd(r.local.requests, row.totals.requests);
