@@ -200,7 +200,11 @@ std::expected<void, std::string> App::Start() {
   if (!ledger) return std::unexpected("cannot open the ledger: " + ledger.error());
   ledger_ = std::move(*ledger);
   LOG_INFO("Opened ledger", {"path", ledger_->path()});
-  billing_store_.SetLedger(ledger_.get());
+  auto checkpoints =
+      pricing::CheckpointStore::Open(ledger_->path(), clock_.Wall(), ledger_options.retention_days);
+  if (!checkpoints) return std::unexpected("cannot open the ledger: " + checkpoints.error());
+  checkpoints_ = std::move(*checkpoints);
+  billing_store_.SetLedger(ledger_.get(), checkpoints_.get());
 
   probes::ProbeScheduler::Options scheduler_options;
   scheduler_options.clock = &clock_;
@@ -376,7 +380,8 @@ std::vector<ReconciliationRow> App::Reconciliation() const {
     prices = prices_;
   }
   if (!config || !ledger_) return {};
-  return BuildReconciliation(*config, *prices, *ledger_, billing_store_.Snapshot(), clock_.Wall());
+  return BuildReconciliation(*config, *prices, *ledger_, billing_store_.Snapshot(), clock_.Wall(),
+                             checkpoints_.get());
 }
 
 HttpResponse App::HandleReconcile(const HttpRequest& request) const {

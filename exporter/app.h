@@ -23,6 +23,7 @@
 #include "exporter/probe_store.h"
 #include "exporter/process_collector.h"
 #include "exporter/traffic_metrics.h"
+#include "pricing/checkpoints.h"
 #include "pricing/ledger.h"
 #include "pricing/price_book.h"
 #include "probes/billing/billing_poller.h"
@@ -77,6 +78,7 @@ class App {
   TrafficMetrics traffic_;
   std::unique_ptr<ProbeStore> store_;
   std::unique_ptr<pricing::Ledger> ledger_;
+  std::unique_ptr<pricing::CheckpointStore> checkpoints_;
   std::unique_ptr<probes::ProbeScheduler> scheduler_;
   BillingStore billing_store_;
   std::unique_ptr<probes::billing::BillingPoller> billing_poller_;

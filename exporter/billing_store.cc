@@ -2,6 +2,7 @@
 
 #include "config/log.h"
 #include "exporter/exposition.h"
+#include "exporter/reconciliation.h"
 #include "pricing/cost.h"
 
 namespace llm_exporter::exporter {
@@ -58,6 +59,7 @@ void BillingStore::SetVendors(const config::Config& config, const pricing::Price
       billing = std::move(old->second);
     }
     billing.kind = std::string(config::ToString(vendor.billing->kind));
+    billing.billing_kind = vendor.billing->kind;
     for (auto reason : kReasons) {
       billing.failures.try_emplace(std::string(probes::billing::PollErrorReasonName(reason)), 0);
     }
@@ -90,6 +92,14 @@ void BillingStore::OnPoll(const std::string& vendor,
   v.last_success = snapshot->polled_at;
   v.snapshot = *snapshot;
   v.local_at_poll.clear();
+  // A totals-only vendor: a checkpoint of its lifetime spend and ours, now.
+  if (auto spent = VendorSpent(v.billing_kind, *snapshot);
+      spent && ledger_ != nullptr && checkpoints_ != nullptr) {
+    pricing::Checkpoint checkpoint{snapshot->polled_at, *spent, ledger_->LifetimeNanoUsd(vendor)};
+    if (auto added = checkpoints_->Add(vendor, checkpoint); !added) {
+      LOG_ERROR("Cannot store a billing checkpoint", {"vendor", vendor}, {"err", added.error()});
+    }
+  }
   if (ledger_ != nullptr) {
     const auto today = pricing::UtcDay(snapshot->polled_at);
     for (auto day : {today, today - std::chrono::days(1)}) {
@@ -114,9 +124,10 @@ void BillingStore::OnPoll(const std::string& vendor,
   }
 }
 
-void BillingStore::SetLedger(const pricing::Ledger* ledger) {
+void BillingStore::SetLedger(const pricing::Ledger* ledger, pricing::CheckpointStore* checkpoints) {
   std::lock_guard lock(mutex_);
   ledger_ = ledger;
+  checkpoints_ = checkpoints;
 }
 
 std::map<std::string, VendorBilling> BillingStore::Snapshot() const {

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "pricing/checkpoints.h"
 #include "pricing/ledger.h"
 #include "pricing/price_book.h"
 #include "probes/billing/billing_poller.h"
@@ -32,6 +33,7 @@ struct VendorDay {
 
 struct VendorBilling {
   std::string kind;
+  config::BillingKind billing_kind = config::BillingKind::kOpenAiDashboard;
   int64_t polls = 0;
   std::map<std::string, int64_t> failures;  // by reason
   bool up = false;
@@ -57,8 +59,9 @@ class BillingStore : public probes::billing::BillingObserver {
  public:
   // The vendors with billing and their known models (start-up and reload).
   void SetVendors(const config::Config& config, const pricing::PriceBook& prices);
-  // Where the local side of reconciliation comes from (null: none).
-  void SetLedger(const pricing::Ledger* ledger);
+  // Where the local side of reconciliation comes from (null: none), and
+  // where totals-only vendors' checkpoints go (null: none).
+  void SetLedger(const pricing::Ledger* ledger, pricing::CheckpointStore* checkpoints);
   void OnPoll(const std::string& vendor, const probes::billing::BillingSnapshot* snapshot,
               const probes::billing::PollError* error) override;
 
@@ -70,6 +73,7 @@ class BillingStore : public probes::billing::BillingObserver {
   std::map<std::string, std::set<std::string>> known_;  // vendor -> model labels
   std::map<std::string, VendorBilling> vendors_;
   const pricing::Ledger* ledger_ = nullptr;
+  pricing::CheckpointStore* checkpoints_ = nullptr;
 };
 
 }  // namespace llm_exporter::exporter

@@ -1,5 +1,7 @@
 #include "exporter/html.h"
 
+#include <ctime>
+
 namespace llm_exporter::exporter {
 
 std::string HtmlEscape(std::string_view text) {
@@ -27,6 +29,19 @@ std::string HtmlEscape(std::string_view text) {
     }
   }
   return out;
+}
+
+}  // namespace llm_exporter::exporter
+
+namespace llm_exporter::exporter {
+
+std::string TimeText(std::chrono::system_clock::time_point t) {
+  std::time_t seconds = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&seconds, &tm);
+  char buffer[32];
+  std::strftime(buffer, sizeof buffer, "%Y-%m-%d %H:%M:%SZ", &tm);
+  return buffer;
 }
 
 }  // namespace llm_exporter::exporter

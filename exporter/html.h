@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <string>
 #include <string_view>
 
@@ -7,5 +8,7 @@ namespace llm_exporter::exporter {
 
 // Escapes text for HTML element content and attribute values.
 std::string HtmlEscape(std::string_view text);
+// A UTC time as "2025-06-01 12:00:00Z".
+std::string TimeText(std::chrono::system_clock::time_point t);
 
 }  // namespace llm_exporter::exporter

@@ -9,6 +9,13 @@
 #include "pricing/cost.h"
 
 namespace llm_exporter::exporter {
+
+// checkpoint_reconciliation.cc
+std::vector<ReconciliationRow> CheckpointRows(const config::Config& config,
+                                              const pricing::PriceBook& prices,
+                                              const pricing::CheckpointStore& checkpoints,
+                                              std::chrono::system_clock::time_point now);
+
 namespace {
 
 using prometheus::ClientMetric;
@@ -36,6 +43,15 @@ std::string Ratio(const std::optional<double>& ratio) {
   char buffer[32];
   std::snprintf(buffer, sizeof buffer, "%.6g", *ratio);
   return buffer;
+}
+
+// For totals-only rows: the checkpoints compared, any top-up, the tolerance.
+std::string SpanText(const ReconciliationRow& r) {
+  if (!r.span || !r.span->start) return "";
+  std::string text =
+      "<br><small>" + TimeText(r.span->start->at) + " &rarr; " + TimeText(r.span->end->at);
+  if (r.span->reset_at) text += ", top-up or reset at " + TimeText(*r.span->reset_at);
+  return text + ", tolerance $" + pricing::NanoUsdToString(r.tolerance_nano_usd) + "</small>";
 }
 
 std::string Percent(const std::optional<double>& ratio) {
@@ -66,14 +82,17 @@ std::string_view VerdictExplanation(pricing::Verdict verdict) {
              "vendor did not bill)";
     case pricing::Verdict::kNoVendorData:
       return "no vendor figures";
+    case pricing::Verdict::kToppedUp:
+      return "a top-up (or a reset of the vendor's figures) in this window: inconclusive until "
+             "two checkpoints follow it";
   }
   return "";
 }
 
 std::vector<ReconciliationRow> BuildReconciliation(
     const config::Config& config, const pricing::PriceBook& prices, const pricing::Ledger& ledger,
-    const std::map<std::string, VendorBilling>& billing,
-    std::chrono::system_clock::time_point now) {
+    const std::map<std::string, VendorBilling>& billing, std::chrono::system_clock::time_point now,
+    const pricing::CheckpointStore* checkpoints) {
   std::vector<ReconciliationRow> rows;
   auto today = pricing::UtcDay(now);
   for (const auto& vendor : config.vendors) {
@@ -134,6 +153,10 @@ std::vector<ReconciliationRow> BuildReconciliation(
         rows.push_back(std::move(r));
       }
     }
+  }
+  if (checkpoints != nullptr) {
+    for (auto& row : CheckpointRows(config, prices, *checkpoints, now))
+      rows.push_back(std::move(row));
   }
   return rows;
 }
@@ -198,7 +221,18 @@ std::string ReconciliationJson(const std::vector<ReconciliationRow>& rows) {
           << ",\"vendor\":" << t.vendor << ",\"ratio\":" << Ratio(t.ratio) << "}";
       first_type = false;
     }
-    out << "},\"verdict\":" << JsonString(pricing::VerdictName(r.result.verdict))
+    out << "}";
+    if (r.span) {
+      auto time = [](const std::optional<std::chrono::system_clock::time_point>& t) {
+        return t ? JsonString(TimeText(*t)) : std::string("null");
+      };
+      out << ",\"span_start\":"
+          << time(r.span->start ? std::optional(r.span->start->at) : std::nullopt)
+          << ",\"span_end\":" << time(r.span->end ? std::optional(r.span->end->at) : std::nullopt)
+          << ",\"reset_at\":" << time(r.span->reset_at)
+          << ",\"tolerance_usd\":" << JsonString(pricing::NanoUsdToString(r.tolerance_nano_usd));
+    }
+    out << ",\"verdict\":" << JsonString(pricing::VerdictName(r.result.verdict))
         << ",\"explanation\":" << JsonString(VerdictExplanation(r.result.verdict)) << "}";
     first = false;
   }
@@ -223,7 +257,7 @@ std::string ReconciliationTable(const std::vector<ReconciliationRow>& rows) {
     }
     bool ok = r.result.verdict == pricing::Verdict::kMatch;
     html << "<tr><td>" << HtmlEscape(r.vendor) << "</td><td>" << HtmlEscape(r.model) << "</td><td>"
-         << r.window << " (" << pricing::FormatDay(r.day) << ")</td><td>"
+         << r.window << " (" << pricing::FormatDay(r.day) << ")" << SpanText(r) << "</td><td>"
          << pricing::NanoUsdToString(r.local.cost_nano_usd) << "</td><td>"
          << (r.vendor_day.cost_nano_usd ? pricing::NanoUsdToString(*r.vendor_day.cost_nano_usd)
                                         : "-")
@@ -238,11 +272,18 @@ std::string ReconciliationTable(const std::vector<ReconciliationRow>& rows) {
   }
   html << "</table>\n<ul>\n";
   for (auto v : {pricing::Verdict::kMatch, pricing::Verdict::kCoverage, pricing::Verdict::kPrice,
-                 pricing::Verdict::kLocalOnly, pricing::Verdict::kVendorBehind}) {
+                 pricing::Verdict::kLocalOnly, pricing::Verdict::kVendorBehind,
+                 pricing::Verdict::kToppedUp}) {
     html << "<li><b>" << pricing::VerdictName(v) << "</b>: " << HtmlEscape(VerdictExplanation(v))
          << "</li>\n";
   }
-  html << "</ul>\n";
+  html
+      << "</ul>\n<p>Vendors that report only totals (one-api/new-api dashboards, OpenRouter, "
+         "DeepSeek balances) show one row, model <code>all</code>: at every poll a checkpoint "
+         "records the vendor's lifetime spend and this ledger's at the same instant, and a window "
+         "compares the increases between its first and last checkpoints. Requests in flight at a "
+         "checkpoint may be counted on one side only, so the tolerance is one worst-case probe "
+         "request per checkpoint at each end of the span; a difference within it is a match.</p>\n";
   return html.str();
 }
 

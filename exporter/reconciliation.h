@@ -13,6 +13,7 @@
 
 #include "config/config.h"
 #include "exporter/billing_store.h"
+#include "pricing/checkpoints.h"
 #include "pricing/ledger.h"
 #include "pricing/price_book.h"
 #include "pricing/reconcile.h"
@@ -27,11 +28,25 @@ struct ReconciliationRow {
   pricing::LedgerTotals local;
   VendorDay vendor_day;
   pricing::ReconcileResult result;
+  // Totals-only vendors (model "all"): the checkpoints compared and the
+  // tolerance used; local and vendor_day then hold the span's increases.
+  std::optional<pricing::SpanReconciliation> span;
+  int64_t tolerance_nano_usd = 0;
 };
 
+// Per model for the kinds that report per model; with `checkpoints`, one row
+// (model "all") per window for the totals-only kinds.
 std::vector<ReconciliationRow> BuildReconciliation(
     const config::Config& config, const pricing::PriceBook& prices, const pricing::Ledger& ledger,
-    const std::map<std::string, VendorBilling>& billing, std::chrono::system_clock::time_point now);
+    const std::map<std::string, VendorBilling>& billing, std::chrono::system_clock::time_point now,
+    const pricing::CheckpointStore* checkpoints = nullptr);
+
+// Whether a billing kind reports only totals (reconciled between checkpoints).
+bool IsTotalsOnly(config::BillingKind kind);
+// The vendor's lifetime spend as a checkpoint reads it from a snapshot
+// (usage; minus a USD balance); nullopt when the snapshot has no such figure.
+std::optional<int64_t> VendorSpent(config::BillingKind kind,
+                                   const probes::billing::BillingSnapshot& snapshot);
 
 std::vector<prometheus::MetricFamily> ReconciliationMetrics(
     const std::vector<ReconciliationRow>& rows);

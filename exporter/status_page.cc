@@ -12,15 +12,6 @@
 namespace llm_exporter::exporter {
 namespace {
 
-std::string TimeText(std::chrono::system_clock::time_point t) {
-  std::time_t seconds = std::chrono::system_clock::to_time_t(t);
-  std::tm tm{};
-  gmtime_r(&seconds, &tm);
-  char buffer[32];
-  std::strftime(buffer, sizeof buffer, "%Y-%m-%d %H:%M:%SZ", &tm);
-  return buffer;
-}
-
 std::string Ms(double seconds) {
   char buffer[32];
   std::snprintf(buffer, sizeof buffer, "%.0f ms", seconds * 1000);

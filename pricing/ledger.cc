@@ -43,6 +43,19 @@ constexpr const char* kMigrations[] = {
     // 2: requests whose reply carried no usage, and the upper bound of their cost.
     "ALTER TABLE totals ADD COLUMN usage_missing_requests INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE totals ADD COLUMN estimated_cost_nano_usd INTEGER NOT NULL DEFAULT 0;",
+    // 3: each vendor's exact cost since the ledger began, never pruned (the
+    // local side of checkpoints), and the checkpoints of totals-only vendors.
+    "CREATE TABLE lifetime (vendor TEXT PRIMARY KEY, cost_nano_usd INTEGER NOT NULL DEFAULT 0)"
+    " WITHOUT ROWID;"
+    "INSERT INTO lifetime (vendor, cost_nano_usd)"
+    " SELECT vendor, SUM(cost_nano_usd) FROM totals GROUP BY vendor;"
+    "CREATE TABLE checkpoints ("
+    "  vendor TEXT NOT NULL,"
+    "  at_ms INTEGER NOT NULL,"
+    "  vendor_spent_nano_usd INTEGER NOT NULL,"
+    "  local_nano_usd INTEGER NOT NULL,"
+    "  PRIMARY KEY (vendor, at_ms)"
+    ") WITHOUT ROWID;",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 
@@ -63,6 +76,10 @@ constexpr const char* kUpsert =
     " cost_nano_usd = cost_nano_usd + excluded.cost_nano_usd,"
     " usage_missing_requests = usage_missing_requests + excluded.usage_missing_requests,"
     " estimated_cost_nano_usd = estimated_cost_nano_usd + excluded.estimated_cost_nano_usd";
+
+constexpr const char* kUpsertLifetime =
+    "INSERT INTO lifetime (vendor, cost_nano_usd) VALUES (?, ?)"
+    " ON CONFLICT (vendor) DO UPDATE SET cost_nano_usd = cost_nano_usd + excluded.cost_nano_usd";
 
 constexpr const char* kSelectAll =
     "SELECT day, vendor, model, source, requests, unpriced_requests, input_tokens,"
@@ -96,16 +113,19 @@ void Add(LedgerTotals& to, const LedgerTotals& delta) {
 struct Handles {
   sqlite3* db = nullptr;
   sqlite3_stmt* upsert = nullptr;
+  sqlite3_stmt* upsert_lifetime = nullptr;
   int lock_fd = -1;
 
   Handles() = default;
   Handles(Handles&& other) noexcept
       : db(std::exchange(other.db, nullptr)),
         upsert(std::exchange(other.upsert, nullptr)),
+        upsert_lifetime(std::exchange(other.upsert_lifetime, nullptr)),
         lock_fd(std::exchange(other.lock_fd, -1)) {}
   Handles& operator=(Handles&&) = delete;
   ~Handles() {
     sqlite3_finalize(upsert);
+    sqlite3_finalize(upsert_lifetime);
     sqlite3_close(db);
     if (lock_fd >= 0) close(lock_fd);  // releases the flock
   }
@@ -188,6 +208,30 @@ std::string DeleteBefore(sqlite3* db, std::chrono::sys_days cutoff) {
   return error;
 }
 
+using LifetimeMap = std::map<std::string, int64_t, std::less<>>;  // vendor -> exact cost
+
+struct LoadedState {
+  TotalsMap totals;
+  LifetimeMap lifetime;
+};
+
+std::expected<LifetimeMap, std::string> LoadLifetime(sqlite3* db) {
+  sqlite3_stmt* statement = nullptr;
+  if (sqlite3_prepare_v2(db, "SELECT vendor, cost_nano_usd FROM lifetime", -1, &statement,
+                         nullptr) != SQLITE_OK) {
+    return std::unexpected(DbError(db, "prepare lifetime"));
+  }
+  LifetimeMap lifetime;
+  int status;
+  while ((status = sqlite3_step(statement)) == SQLITE_ROW) {
+    const auto* vendor = reinterpret_cast<const char*>(sqlite3_column_text(statement, 0));
+    lifetime[vendor != nullptr ? vendor : ""] = sqlite3_column_int64(statement, 1);
+  }
+  sqlite3_finalize(statement);
+  if (status != SQLITE_DONE) return std::unexpected(DbError(db, "read lifetime"));
+  return lifetime;
+}
+
 std::expected<TotalsMap, std::string> LoadAll(sqlite3* db) {
   sqlite3_stmt* statement = nullptr;
   if (sqlite3_prepare_v2(db, kSelectAll, -1, &statement, nullptr) != SQLITE_OK) {
@@ -247,8 +291,8 @@ struct OpenError {
 
 // Opens, configures, migrates and prunes the database at `path` into
 // `handles`, and reads every retained row.
-std::expected<TotalsMap, OpenError> OpenDatabase(Handles& handles, const std::string& path,
-                                                 std::chrono::sys_days prune_before) {
+std::expected<LoadedState, OpenError> OpenDatabase(Handles& handles, const std::string& path,
+                                                   std::chrono::sys_days prune_before) {
   const auto fail = [&](std::string message) {
     return std::unexpected(OpenError{std::move(message), IsCorrupt(handles.db)});
   };
@@ -289,20 +333,25 @@ std::expected<TotalsMap, OpenError> OpenDatabase(Handles& handles, const std::st
   }
   auto totals = LoadAll(handles.db);
   if (!totals) return fail(totals.error());
-  if (sqlite3_prepare_v2(handles.db, kUpsert, -1, &handles.upsert, nullptr) != SQLITE_OK) {
+  auto lifetime = LoadLifetime(handles.db);
+  if (!lifetime) return fail(lifetime.error());
+  if (sqlite3_prepare_v2(handles.db, kUpsert, -1, &handles.upsert, nullptr) != SQLITE_OK ||
+      sqlite3_prepare_v2(handles.db, kUpsertLifetime, -1, &handles.upsert_lifetime, nullptr) !=
+          SQLITE_OK) {
     return fail(DbError(handles.db, "prepare upsert"));
   }
-  return std::move(*totals);
+  return LoadedState{std::move(*totals), std::move(*lifetime)};
 }
 
 }  // namespace
 
 class Ledger::Impl {
  public:
-  Impl(LedgerOptions options, Handles handles, TotalsMap totals, std::chrono::sys_days today)
+  Impl(LedgerOptions options, Handles handles, LoadedState state, std::chrono::sys_days today)
       : options_(std::move(options)),
         handles_(std::move(handles)),
-        totals_(std::move(totals)),
+        totals_(std::move(state.totals)),
+        lifetime_(std::move(state.lifetime)),
         last_commit_(std::chrono::system_clock::now()),
         last_prune_day_(today) {
     writer_ = std::thread([this] { WriterLoop(); });
@@ -333,6 +382,8 @@ class Ledger::Impl {
     {
       std::lock_guard lock(mutex_);
       Add(totals_[key], delta);
+      int64_t& lifetime = lifetime_[key.vendor];
+      lifetime = SatAdd(lifetime, delta.cost_nano_usd);
       Add(pending_[std::move(key)], delta);
       first = pending_entries_ == 0;
       if (first) first_pending_at_ = std::chrono::steady_clock::now();
@@ -378,6 +429,12 @@ class Ledger::Impl {
   std::string LastError() const {
     std::lock_guard lock(mutex_);
     return last_error_;
+  }
+
+  int64_t Lifetime(std::string_view vendor) const {
+    std::lock_guard lock(mutex_);
+    auto it = lifetime_.find(vendor);
+    return it == lifetime_.end() ? 0 : it->second;
   }
 
   LedgerHealth Health() const {
@@ -427,6 +484,25 @@ class Ledger::Impl {
       }
     }
     sqlite3_reset(upsert);
+    LifetimeMap lifetime;
+    for (const auto& [key, delta] : batch) {
+      int64_t& sum = lifetime[key.vendor];
+      sum = SatAdd(sum, delta.cost_nano_usd);
+    }
+    sqlite3_stmt* upsert_lifetime = handles_.upsert_lifetime;
+    for (const auto& [vendor, delta] : lifetime) {
+      sqlite3_reset(upsert_lifetime);
+      sqlite3_bind_text(upsert_lifetime, 1, vendor.c_str(), static_cast<int>(vendor.size()),
+                        SQLITE_TRANSIENT);
+      sqlite3_bind_int64(upsert_lifetime, 2, delta);
+      if (sqlite3_step(upsert_lifetime) != SQLITE_DONE) {
+        std::string error = DbError(db, "upsert lifetime");
+        sqlite3_reset(upsert_lifetime);
+        Exec(db, "ROLLBACK");
+        return error;
+      }
+    }
+    sqlite3_reset(upsert_lifetime);
     if (std::string error = Exec(db, "COMMIT"); !error.empty()) {
       Exec(db, "ROLLBACK");
       return error;
@@ -503,6 +579,7 @@ class Ledger::Impl {
   std::condition_variable wake_;  // the writer waits on it
   std::condition_variable done_;  // Flush() waits on it
   TotalsMap totals_;              // committed and pending, all retained days
+  LifetimeMap lifetime_;          // committed and pending, never pruned
   TotalsMap pending_;             // deltas not yet committed
   int64_t pending_entries_ = 0;
   std::chrono::steady_clock::time_point first_pending_at_;
@@ -625,5 +702,6 @@ int64_t Ledger::RecordedEntries() const { return impl_->RecordedEntries(); }
 int64_t Ledger::CommittedEntries() const { return impl_->CommittedEntries(); }
 std::string Ledger::LastError() const { return impl_->LastError(); }
 LedgerHealth Ledger::Health() const { return impl_->Health(); }
+int64_t Ledger::LifetimeNanoUsd(std::string_view vendor) const { return impl_->Lifetime(vendor); }
 
 }  // namespace llm_exporter::pricing

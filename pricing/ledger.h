@@ -19,6 +19,9 @@
 // is renamed to ledger.sqlite.corrupt-<UTC time> and a fresh ledger started:
 // the old figures are kept for a human, and a bad file never stops start-up.
 //
+// A per-vendor lifetime total (never pruned) sits beside the daily rows, and
+// the same file holds the checkpoints of totals-only vendors (checkpoints.h).
+//
 // Retention: rows of days more than `retention_days` before today (UTC) are
 // deleted at Open() and again whenever the UTC day changes. Only one Ledger
 // may hold a state dir at a time (an advisory lock on <state_dir>/ledger.lock).
@@ -119,6 +122,9 @@ class Ledger {
   int64_t CommittedEntries() const;  // of those, how many are durable
   std::string LastError() const;     // "" when the last commit succeeded
   LedgerHealth Health() const;
+  // A vendor's exact cost since this ledger began (all sources; never pruned,
+  // includes what is not yet committed): the local side of checkpoints.
+  int64_t LifetimeNanoUsd(std::string_view vendor) const;
   const std::string& path() const { return path_; }
 
  private:

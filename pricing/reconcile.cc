@@ -39,6 +39,8 @@ std::string_view VerdictName(Verdict verdict) {
       return "local_only";
     case Verdict::kNoVendorData:
       return "no_vendor_data";
+    case Verdict::kToppedUp:
+      return "topped_up";
   }
   return "no_vendor_data";
 }

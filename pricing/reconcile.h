@@ -40,6 +40,7 @@ enum class Verdict {
   kLocalOnly,     // we saw traffic the vendor does not (yet) report
   kVendorBehind,  // the vendor reports less than we saw (reporting delay, or unbilled)
   kNoVendorData,
+  kToppedUp,  // totals-only vendors: a top-up or reset in the window, too little after it
 };
 std::string_view VerdictName(Verdict verdict);
 

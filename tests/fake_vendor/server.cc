@@ -329,6 +329,7 @@ int Server::Route(mg_connection* conn) {
       {"/control/fault", "POST", [&] { return HandleControlFault(conn); }},
       {"/control/price_skew", "POST", [&] { return HandleControlPriceSkew(conn); }},
       {"/control/reset", "POST", [&] { return HandleControlReset(conn); }},
+      {"/control/topup", "POST", [&] { return HandleControlTopUp(conn); }},
       {"/control/stats", "GET", [&] { return HandleControlStats(conn); }},
   };
   struct BillingEntry {
@@ -675,6 +676,21 @@ int Server::HandleControlReset(mg_connection* conn) {
   return SendJson(conn, 200, "{\"ok\":true}");
 }
 
+int Server::HandleControlTopUp(mg_connection* conn) {
+  auto body = ReadBody(conn, options_.max_body_bytes);
+  rapidjson::Document doc;
+  if (body) doc.Parse(body->data(), body->size());
+  if (!body || doc.HasParseError() || !doc.IsObject() || !doc.HasMember("nano_usd") ||
+      !doc["nano_usd"].IsInt64() || doc["nano_usd"].GetInt64() <= 0) {
+    return SendJson(conn, 400,
+                    RenderErrorBody(Dialect::kOpenAi, ErrorCase::kBadRequest,
+                                    "body must be {\"nano_usd\": a positive integer}"));
+  }
+  topped_up_nano_usd_ += doc["nano_usd"].GetInt64();
+  Log(LogLevel::kInfo, "Topped up", {{"quota_nano_usd", std::to_string(Quota())}});
+  return SendJson(conn, 200, "{\"quota_nano_usd\":" + std::to_string(Quota()) + "}");
+}
+
 int Server::HandleControlStats(mg_connection* conn) {
   return SendJson(conn, 200,
                   RenderStatsJson(ledger_.Snapshot(), faults_.Current(), pricer_.Skews()));
@@ -803,17 +819,16 @@ int Server::HandleBilling(mg_connection* conn, std::string_view route, BillingEn
       return reply(200, RenderReport(*query, reported, options_.billing_page_size));
     }
     case BillingEndpoint::kDashboardSubscription:
-      return reply(200, RenderDashboardSubscription(options_.quota_nano_usd));
+      return reply(200, RenderDashboardSubscription(Quota()));
     case BillingEndpoint::kDashboardUsage:
       // start_date/end_date are ignored, as one-api and new-api ignore them.
       return reply(200, RenderDashboardUsage(used));
     case BillingEndpoint::kDeepSeekBalance:
-      return reply(200,
-                   RenderDeepSeekBalance(options_.quota_nano_usd, used, options_.cny_balance_nano));
+      return reply(200, RenderDeepSeekBalance(Quota(), used, options_.cny_balance_nano));
     case BillingEndpoint::kOpenRouterCredits:
-      return reply(200, RenderOpenRouterCredits(options_.quota_nano_usd, used));
+      return reply(200, RenderOpenRouterCredits(Quota(), used));
     case BillingEndpoint::kOpenRouterKey:
-      return reply(200, RenderOpenRouterKey(MaskKey(options_.api_key), options_.quota_nano_usd,
+      return reply(200, RenderOpenRouterKey(MaskKey(options_.api_key), Quota(),
                                             SpendWindows(reported, pricing::UtcDay(now))));
   }
   return fail(ErrorCase::kNotFound, "");

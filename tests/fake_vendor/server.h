@@ -19,6 +19,7 @@
 // replies are streaming or stalled. Start() and Stop() are called from one thread;
 // handlers run on civetweb's worker threads.
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -108,6 +109,9 @@ class Server {
   int HandleControlFault(mg_connection* conn);
   int HandleControlPriceSkew(mg_connection* conn);
   int HandleControlReset(mg_connection* conn);
+  // POST /control/topup {"nano_usd": N}: raises the credit of the balance routes.
+  int HandleControlTopUp(mg_connection* conn);
+  int64_t Quota() const { return options_.quota_nano_usd + topped_up_nano_usd_; }
   int HandleControlStats(mg_connection* conn);
 
   // `before_last_write` runs just before the last bytes of a complete reply go
@@ -131,6 +135,7 @@ class Server {
   std::string NextId(std::string_view prefix);
 
   const ServerOptions options_;
+  std::atomic<int64_t> topped_up_nano_usd_{0};
   FaultSchedule faults_;
   UsageLedger ledger_;
   VendorPricer pricer_;

@@ -245,8 +245,10 @@ BOOST_AUTO_TEST_CASE(gateway_and_balance_kinds) {
   BOOST_TEST(limit == 25.0);
   BOOST_TEST(used > 0);
   BOOST_TEST(std::abs(balance - (25.0 - used)) < 0.01);
-  BOOST_TEST(
-      !Series(scrape, "llm_reconciliation_drift_ratio", {{"vendor", "gateway"}}).has_value());
+  // Totals-only kinds reconcile between checkpoints, as one row (gateway_test.cc).
+  BOOST_TEST(Series(scrape, "llm_reconciliation_local_cost_usd",
+                    {{"vendor", "gateway"}, {"model", "all"}, {"window", "today"}})
+                 .has_value());
 }
 
 BOOST_AUTO_TEST_CASE(bad_admin_key_is_a_classified_failure) {

@@ -352,7 +352,7 @@ BOOST_AUTO_TEST_CASE(schema_is_versioned_and_wal) {
     sqlite3_finalize(statement);
     return value;
   };
-  BOOST_TEST(query("PRAGMA user_version") == "2");
+  BOOST_TEST(query("PRAGMA user_version") == "3");
   BOOST_TEST(query("PRAGMA journal_mode") == "wal");
   BOOST_TEST(query("PRAGMA user_version = 99").empty());
   sqlite3_close(db);
@@ -360,7 +360,7 @@ BOOST_AUTO_TEST_CASE(schema_is_versioned_and_wal) {
   const auto ledger = Ledger::Open(Options(dir.Sub("state")));
   BOOST_REQUIRE(!ledger.has_value());
   BOOST_TEST(ledger.error() ==
-             "ledger " + path + ": schema version 99 is newer than this build knows (2)");
+             "ledger " + path + ": schema version 99 is newer than this build knows (3)");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
