@@ -1,4 +1,5 @@
 #include <toml++/toml.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -35,6 +36,9 @@ std::optional<std::string> FileProblem(const std::string& path) {
   }
   if (fs::is_directory(status)) return "is a directory";
   if (!fs::exists(status)) return "does not exist";
+  if (access(path.c_str(), R_OK) != 0) {
+    return std::string("is not readable: ") + std::strerror(errno);
+  }
   return std::nullopt;
 }
 

@@ -190,8 +190,11 @@ std::expected<void, std::string> App::Start() {
         {"moved_to", moved_to}, {"err", error});
   };
   ledger_options.on_commit_error = [](const std::string& error, int64_t failed_commits) {
-    // Retried every second while it fails: log the first failure and then one a minute.
-    if (failed_commits == 1 || failed_commits % 60 == 0) {
+    // Retried while it fails: log the first failure and then at most one a minute.
+    static std::chrono::steady_clock::time_point last_logged;
+    const auto now = std::chrono::steady_clock::now();
+    if (failed_commits == 1 || now - last_logged >= std::chrono::minutes(1)) {
+      last_logged = now;
       LOG_ERROR("Ledger commit failed; the entries stay in memory and are retried", {"err", error},
                 {"failed_commits", failed_commits});
     }

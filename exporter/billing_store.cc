@@ -71,6 +71,7 @@ void BillingStore::SetVendors(const config::Config& config, const pricing::Price
 void BillingStore::OnPoll(const std::string& vendor,
                           const probes::billing::BillingSnapshot* snapshot,
                           const probes::billing::PollError* error) {
+  if (snapshot != nullptr && error == nullptr) RecordCheckpoint(vendor, *snapshot);
   std::lock_guard lock(mutex_);
   auto it = vendors_.find(vendor);
   if (it == vendors_.end()) return;
@@ -92,14 +93,6 @@ void BillingStore::OnPoll(const std::string& vendor,
   v.last_success = snapshot->polled_at;
   v.snapshot = *snapshot;
   v.local_at_poll.clear();
-  // A totals-only vendor: a checkpoint of its lifetime spend and ours, now.
-  if (auto spent = VendorSpent(v.billing_kind, *snapshot);
-      spent && ledger_ != nullptr && checkpoints_ != nullptr) {
-    pricing::Checkpoint checkpoint{snapshot->polled_at, *spent, ledger_->LifetimeNanoUsd(vendor)};
-    if (auto added = checkpoints_->Add(vendor, checkpoint); !added) {
-      LOG_ERROR("Cannot store a billing checkpoint", {"vendor", vendor}, {"err", added.error()});
-    }
-  }
   if (ledger_ != nullptr) {
     const auto today = pricing::UtcDay(snapshot->polled_at);
     for (auto day : {today, today - std::chrono::days(1)}) {
@@ -121,6 +114,28 @@ void BillingStore::OnPoll(const std::string& vendor,
       *day.tokens += *d.tokens;
     }
     day.requests = pricing::SatAdd(day.requests, d.requests);
+  }
+}
+
+// A totals-only vendor: a checkpoint of its lifetime spend and ours, now. The
+// write happens outside the store's lock, so scrapes never wait for the disk.
+void BillingStore::RecordCheckpoint(const std::string& vendor,
+                                    const probes::billing::BillingSnapshot& snapshot) {
+  const pricing::Ledger* ledger = nullptr;
+  pricing::CheckpointStore* checkpoints = nullptr;
+  std::optional<int64_t> spent;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = vendors_.find(vendor);
+    if (it == vendors_.end()) return;
+    ledger = ledger_;
+    checkpoints = checkpoints_;
+    spent = VendorSpent(it->second.billing_kind, snapshot);
+  }
+  if (!spent || ledger == nullptr || checkpoints == nullptr) return;
+  pricing::Checkpoint checkpoint{snapshot.polled_at, *spent, ledger->LifetimeNanoUsd(vendor)};
+  if (auto added = checkpoints->Add(vendor, checkpoint); !added) {
+    LOG_ERROR("Cannot store a billing checkpoint", {"vendor", vendor}, {"err", added.error()});
   }
 }
 

@@ -71,6 +71,9 @@ class BillingStore : public probes::billing::BillingObserver {
  private:
   mutable std::mutex mutex_;
   std::map<std::string, std::set<std::string>> known_;  // vendor -> model labels
+  void RecordCheckpoint(const std::string& vendor,
+                        const probes::billing::BillingSnapshot& snapshot);
+
   std::map<std::string, VendorBilling> vendors_;
   const pricing::Ledger* ledger_ = nullptr;
   pricing::CheckpointStore* checkpoints_ = nullptr;

@@ -3,6 +3,7 @@
 // between checkpoints, the vendor's increase in spend against the ledger's.
 
 #include <algorithm>
+#include <limits>
 
 #include "exporter/reconciliation.h"
 #include "pricing/cost.h"
@@ -11,11 +12,27 @@
 namespace llm_exporter::exporter {
 namespace {
 
+// The smallest step in which the vendor reports the figure a checkpoint reads:
+// DeepSeek balances have two decimals of a dollar, one-api/new-api dashboards
+// report cents with two decimals; OpenRouter reports dollars as floats.
+int64_t ReportingStep(config::BillingKind kind) {
+  switch (kind) {
+    case config::BillingKind::kDeepSeekBalance:
+      return 10'000'000;  // $0.01
+    case config::BillingKind::kOpenAiDashboard:
+      return 100'000;  // $0.0001
+    default:
+      return 1'000;
+  }
+}
+
 // Requests in flight at a checkpoint may be counted by one side and not yet by
-// the other: one worst-case request per checkpoint, at each end of the span.
+// the other: at each end of the span, every probe of the vendor plus as many
+// on-demand runs as may run at once, each at its worst case; and each reading
+// may be off by half the vendor's reporting step.
 int64_t Tolerance(const config::Config& config, const config::VendorConfig& vendor,
                   const pricing::PriceBook& prices, std::chrono::system_clock::time_point now) {
-  int64_t worst = 0;
+  int64_t all = 0, largest = 0;
   for (const auto& probe : config.probes) {
     if (probe.vendor != vendor.name) continue;
     const pricing::PriceRow* row = prices.Find(vendor.price_table, probe.model, now);
@@ -24,9 +41,13 @@ int64_t Tolerance(const config::Config& config, const config::VendorConfig& vend
     usage.input =
         probes::EstimateInputTokens(probes::PromptWithNonce(probe.prompt, std::string(16, '0')));
     usage.output = probe.max_tokens;
-    worst = std::max(worst, pricing::CostNanoUsd(*row, usage));
+    const int64_t worst = pricing::CostNanoUsd(*row, usage);
+    all = pricing::SatAdd(all, worst);
+    largest = std::max(largest, worst);
   }
-  return 2 * worst;
+  const int64_t in_flight =
+      pricing::SatAdd(all, largest * config.exporter.max_concurrent_on_demand_probes);
+  return pricing::SatAdd(2 * in_flight, ReportingStep(vendor.billing->kind));
 }
 
 ReconciliationRow Row(const config::VendorConfig& vendor, const char* window,
@@ -60,7 +81,9 @@ std::optional<int64_t> VendorSpent(config::BillingKind kind,
                                    const probes::billing::BillingSnapshot& snapshot) {
   if (kind == config::BillingKind::kDeepSeekBalance) {
     for (const auto& balance : snapshot.balances) {
-      if (balance.currency == "USD") return -balance.total_nano;
+      if (balance.currency != "USD") continue;
+      if (balance.total_nano == std::numeric_limits<int64_t>::min()) return std::nullopt;
+      return -balance.total_nano;
     }
     return std::nullopt;  // no USD balance: nothing to compare with USD prices
   }
@@ -76,7 +99,11 @@ std::vector<ReconciliationRow> CheckpointRows(const config::Config& config,
   const auto today = pricing::UtcDay(now);
   const auto yesterday = today - std::chrono::days(1);
   for (const auto& vendor : config.vendors) {
-    if (!vendor.billing || !IsTotalsOnly(vendor.billing->kind)) continue;
+    // Only the instance that polls has checkpoints (a fleet's other instances
+    // do not export these rows).
+    if (!vendor.billing || !vendor.billing->enabled || !IsTotalsOnly(vendor.billing->kind)) {
+      continue;
+    }
     const int64_t tolerance = Tolerance(config, vendor, prices, now);
     std::vector<pricing::Checkpoint> since = checkpoints.Since(vendor.name, yesterday);
     // today: from the first checkpoint of the UTC day to the latest.

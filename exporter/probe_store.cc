@@ -153,8 +153,11 @@ void ProbeStore::OnStart(const probes::ProbeSpec& spec) {
   traffic_.AddInFlight(spec.vendor.name, 1);
 }
 
-void ProbeStore::OnAbandoned(const probes::ProbeSpec& spec) {
+void ProbeStore::OnAbandoned(const probes::ProbeSpec& spec, int64_t booked_nano_usd) {
   traffic_.AddInFlight(spec.vendor.name, -1);
+  // We hung up on it: counted like a client's abort, at its booked worst case.
+  traffic_.RecordUsageMissing(spec.vendor.name, spec.probe.model, "probe", "client_abort",
+                              booked_nano_usd);
 }
 
 void ProbeStore::OnResult(const probes::ProbeSpec& spec, const probes::ProbeResult& r) {

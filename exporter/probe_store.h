@@ -36,7 +36,7 @@ class ProbeStore : public probes::ProbeObserver {
   void SetTargets(const std::vector<probes::ProbeSpec>& specs);
   void OnStart(const probes::ProbeSpec& spec) override;
   void OnResult(const probes::ProbeSpec& spec, const probes::ProbeResult& result) override;
-  void OnAbandoned(const probes::ProbeSpec& spec) override;
+  void OnAbandoned(const probes::ProbeSpec& spec, int64_t booked_nano_usd) override;
 
   struct TargetView {
     probes::ProbeSpec spec;

@@ -277,13 +277,15 @@ std::string ReconciliationTable(const std::vector<ReconciliationRow>& rows) {
     html << "<li><b>" << pricing::VerdictName(v) << "</b>: " << HtmlEscape(VerdictExplanation(v))
          << "</li>\n";
   }
-  html
-      << "</ul>\n<p>Vendors that report only totals (one-api/new-api dashboards, OpenRouter, "
-         "DeepSeek balances) show one row, model <code>all</code>: at every poll a checkpoint "
-         "records the vendor's lifetime spend and this ledger's at the same instant, and a window "
-         "compares the increases between its first and last checkpoints. Requests in flight at a "
-         "checkpoint may be counted on one side only, so the tolerance is one worst-case probe "
-         "request per checkpoint at each end of the span; a difference within it is a match.</p>\n";
+  html << "</ul>\n<p>Vendors that report only totals (one-api/new-api dashboards, OpenRouter, "
+          "DeepSeek balances) show one row, model <code>all</code>: at every poll a checkpoint "
+          "records the vendor's lifetime spend and this ledger's at the same instant, and a window "
+          "compares the increases between its first and last checkpoints. Requests in flight at a "
+          "checkpoint may be counted on one side only, so the tolerance is every probe of the "
+          "vendor "
+          "and the on-demand runs allowed at once, at their worst case, at each end of the span, "
+          "plus the vendor's reporting step (shown per row); a difference within it is a "
+          "match.</p>\n";
   return html.str();
 }
 

@@ -91,6 +91,16 @@ void TrafficMetrics::Record(const TrafficSample& s) {
   }
 }
 
+void TrafficMetrics::RecordUsageMissing(const std::string& vendor, const std::string& model,
+                                        const std::string& source, const std::string& reason,
+                                        int64_t estimated_nano_usd) {
+  std::lock_guard lock(mutex_);
+  if (vendors_known_ && vendors_.count(vendor) == 0) return;
+  ++usage_missing_[{vendor, model, source, reason}];
+  int64_t& estimated = cost_estimated_nano_usd_[{vendor, model, source}];
+  estimated = pricing::SatAdd(estimated, std::max<int64_t>(0, estimated_nano_usd));
+}
+
 void TrafficMetrics::AddInFlight(const std::string& vendor, int delta) {
   std::lock_guard lock(mutex_);
   if (vendors_known_ && vendors_.count(vendor) == 0) return;

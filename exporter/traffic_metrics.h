@@ -53,6 +53,11 @@ class TrafficMetrics : public prometheus::Collectable {
  public:
   void Record(const TrafficSample& sample);
   void AddInFlight(const std::string& vendor, int delta);
+  // A request that may have been billed and whose reply we never read (no
+  // latency to observe): llm_usage_missing_total and the estimate only.
+  void RecordUsageMissing(const std::string& vendor, const std::string& model,
+                          const std::string& source, const std::string& reason,
+                          int64_t estimated_nano_usd);
   // Creates the counters of a (vendor, model, source) at 0, so that increase()
   // sees their first event, and the vendor's in-flight gauge.
   void Touch(const std::string& vendor, const std::string& model, const std::string& source);

@@ -27,7 +27,7 @@ dpkg-deb --ctrl-tarfile "$deb" | tar -xO ./conffiles | grep -qx /etc/llm_exporte
 dpkg-deb -x "$deb" "$root/fs"
 for f in usr/bin/llm_exporter etc/llm_exporter/llm_exporter.toml etc/default/llm_exporter \
          usr/lib/systemd/system/llm_exporter.service usr/share/llm_exporter/prices.toml \
-         usr/share/llm_exporter/dashboards/llm_exporter.rules.yml \
+         usr/share/llm_exporter/dashboards/rules/llm_exporter.rules.yml \
          usr/share/llm_exporter/dashboards/grafana/llm_exporter.json \
          usr/share/doc/llm-exporter/README.md usr/share/doc/llm-exporter/docs/configuration.md; do
   [ -e "$root/fs/$f" ] || fail "missing /$f"
@@ -46,6 +46,13 @@ grep -q "$root/fs/usr/share/llm_exporter/prices.toml" "$root/check.toml" ||
 env HOLYSHEEP_API_KEY=test-1 OPENAI_API_KEY=test-2 OPENAI_ADMIN_KEY=test-3 \
   ANTHROPIC_API_KEY=test-4 ANTHROPIC_ADMIN_KEY=test-5 DEEPSEEK_API_KEY=test-6 \
   "$root/fs/usr/bin/llm_exporter" --config.check --config.file="$root/check.toml"
+
+# The shipped Prometheus config finds the shipped rules where they are installed.
+if command -v promtool >/dev/null 2>&1; then
+  promtool check config "$root/fs/usr/share/llm_exporter/dashboards/prometheus.yml" >"$root/promtool.log" 2>&1 ||
+    { cat "$root/promtool.log"; fail "promtool check config failed on the installed files"; }
+  echo "test_deb: promtool check config passed on the installed prometheus.yml and rules"
+fi
 
 if command -v systemd-analyze >/dev/null 2>&1; then
   # The unit as installed, but naming the unpacked binary (verify checks that

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <limits>
 
 #include "pricing/cost.h"
 
@@ -128,9 +129,18 @@ SpanReconciliation ReconcileSpan(std::span<const Checkpoint> window, int64_t tol
     out.verdict = out.reset_at ? Verdict::kToppedUp : Verdict::kNoVendorData;
     return out;
   }
-  out.vendor_delta_nano_usd = out.end->vendor_spent_nano_usd - out.start->vendor_spent_nano_usd;
-  out.local_delta_nano_usd = out.end->local_nano_usd - out.start->local_nano_usd;
-  const int64_t difference = out.vendor_delta_nano_usd - out.local_delta_nano_usd;
+  // Absurd vendor figures must not overflow: such a span is inconclusive.
+  int64_t difference = 0;
+  if (__builtin_sub_overflow(out.end->vendor_spent_nano_usd, out.start->vendor_spent_nano_usd,
+                             &out.vendor_delta_nano_usd) ||
+      __builtin_sub_overflow(out.end->local_nano_usd, out.start->local_nano_usd,
+                             &out.local_delta_nano_usd) ||
+      __builtin_sub_overflow(out.vendor_delta_nano_usd, out.local_delta_nano_usd, &difference) ||
+      difference == std::numeric_limits<int64_t>::min()) {
+    out.vendor_delta_nano_usd = out.local_delta_nano_usd = 0;
+    out.verdict = Verdict::kNoVendorData;
+    return out;
+  }
   if (out.vendor_delta_nano_usd != 0) {
     out.drift_ratio =
         static_cast<double>(difference) / static_cast<double>(out.vendor_delta_nano_usd);

@@ -548,6 +548,9 @@ class Ledger::Impl {
       } else if (entries > 0) {
         ++failed_commits_;
         last_error_ = "ledger commit failed: " + error;
+        for (auto& [key, delta] : batch) Add(pending_[key], delta);
+        if (pending_entries_ == 0) first_pending_at_ = std::chrono::steady_clock::now();
+        pending_entries_ += entries;
         if (options_.on_commit_error) {
           const std::string message = last_error_;
           const int64_t failures = failed_commits_;
@@ -555,9 +558,6 @@ class Ledger::Impl {
           options_.on_commit_error(message, failures);
           lock.lock();
         }
-        for (auto& [key, delta] : batch) Add(pending_[key], delta);
-        if (pending_entries_ == 0) first_pending_at_ = std::chrono::steady_clock::now();
-        pending_entries_ += entries;
       }
       if (pruned_before) {
         totals_.erase(totals_.begin(), totals_.lower_bound(Key{*pruned_before, "", "", ""}));

@@ -117,7 +117,7 @@ std::string NewNonce() {
 }
 
 int64_t EstimateInputTokens(const std::string& prompt) {
-  return (static_cast<int64_t>(prompt.size()) + 3) / 4 + 8;
+  return static_cast<int64_t>(prompt.size()) + 8;
 }
 
 ChatProbeRun::ChatProbeRun(const ProbeSpec& spec, const Clock& clock, std::string nonce)

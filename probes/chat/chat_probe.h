@@ -29,8 +29,9 @@ namespace llm_exporter::probes {
 std::string PromptWithNonce(const std::string& prompt, const std::string& nonce);
 // A 16-hex-digit random nonce.
 std::string NewNonce();
-// Upper bound of input tokens for the budget's worst case: one token per
-// 4 bytes, rounded up, plus a per-message overhead.
+// Upper bound of input tokens for the budget's worst case: one per byte (no
+// byte-level tokenizer makes a token of less than a byte, whatever the
+// script), plus a per-message overhead for the chat template.
 int64_t EstimateInputTokens(const std::string& prompt);
 
 class ChatProbeRun {

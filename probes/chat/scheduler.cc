@@ -133,8 +133,10 @@ void ProbeScheduler::Abandon(CURLM* multi, Target& target) {
     options_.ledger->Record(entry);
   }
   budget_.Release(day, target.reserved_nano_usd, target.reserved_nano_usd, false);
+  if (options_.observer != nullptr) {
+    options_.observer->OnAbandoned(target.spec, target.reserved_nano_usd);
+  }
   target.reserved_nano_usd = 0;
-  if (options_.observer != nullptr) options_.observer->OnAbandoned(target.spec);
 }
 
 void ProbeScheduler::ApplyUpdate(CURLM* multi, std::vector<ProbeSpec> specs) {
@@ -187,7 +189,19 @@ std::optional<ProbeResult> ProbeScheduler::Reserve(const ProbeSpec& spec, int64_
   auto wall = options_.clock->Wall();
   const pricing::PriceRow* row =
       prices ? prices->Find(spec.vendor.price_table, spec.probe.model, wall) : nullptr;
-  if (row == nullptr) return std::nullopt;  // unpriced: RunNow refuses these
+  if (row == nullptr && !on_demand) return std::nullopt;  // unpriced: not held to the budget
+  if (row == nullptr) {
+    // The price went away (a reload) since RunNow looked: never run unbudgeted.
+    ProbeResult refused;
+    refused.target = spec.probe.name;
+    refused.sent = false;
+    refused.on_demand = true;
+    refused.stream = spec.probe.stream;
+    refused.failure = ProbeFailure::kBudgetExhausted;
+    refused.started_at = wall;
+    refused.message = "no price for the model: an on-demand run cannot be held to the budget";
+    return refused;
+  }
   pricing::Usage worst;
   worst.input = EstimateInputTokens(PromptWithNonce(spec.probe.prompt, NewNonce()));
   worst.output = spec.probe.max_tokens;
@@ -343,13 +357,8 @@ void ProbeScheduler::Loop() {
                       nullptr);
     }
   }
-  for (auto& [name, target] : targets_) {
-    if (target.run) {
-      curl_multi_remove_handle(multi, target.run->easy());
-      target.run.reset();
-      if (options_.observer != nullptr) options_.observer->OnAbandoned(target.spec);
-    }
-  }
+  // Runs still in flight at shutdown are booked like any abandoned run.
+  for (auto& [name, target] : targets_) Abandon(multi, target);
   targets_.clear();
 }
 

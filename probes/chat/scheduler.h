@@ -43,8 +43,10 @@ class ProbeObserver {
   // A request is about to be sent; exactly one OnResult or OnAbandoned follows.
   virtual void OnStart(const ProbeSpec& /*spec*/) {}
   virtual void OnResult(const ProbeSpec& spec, const ProbeResult& result) = 0;
-  // A run in flight was dropped (its target was removed by a reload).
-  virtual void OnAbandoned(const ProbeSpec& /*spec*/) {}
+  // A run in flight was dropped (its target was changed or removed by a
+  // reload, or the exporter stops); it may have been billed, so its worst
+  // case, `booked_nano_usd`, was booked in the ledger like a run without usage.
+  virtual void OnAbandoned(const ProbeSpec& /*spec*/, int64_t /*booked_nano_usd*/) {}
 };
 
 // Today's probe spend against the daily limit: a hard cap on what the vendor

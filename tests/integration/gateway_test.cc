@@ -163,7 +163,7 @@ BOOST_AUTO_TEST_CASE(totals_only_vendors_reconcile_between_checkpoints) {
   HttpResult direct =
       HttpPost(holysheep.url() + "/v1/chat/completions",
                R"({"model":"gpt-4.1","max_tokens":400,"messages":[{"role":"user","content":")" +
-                   std::string(4000, 'x') + R"("}]})",
+                   std::string(40000, 'x') + R"("}]})",
                {"Authorization: Bearer " + kKey, "Content-Type: application/json"});
   BOOST_REQUIRE(direct.status == 200);
   AwaitCheckpoints(*exporter);

@@ -336,6 +336,40 @@ BOOST_AUTO_TEST_CASE(a_corrupt_file_is_moved_aside) {
   BOOST_TEST(ledger->Flush());
 }
 
+// A ledger written by the first schema upgrades in place: its rows stay, and
+// the lifetime totals start from them.
+BOOST_AUTO_TEST_CASE(a_version_1_ledger_upgrades_with_its_rows) {
+  TempDir dir;
+  const std::string state = dir.Sub("state");
+  std::filesystem::create_directories(state);
+  sqlite3* db = nullptr;
+  BOOST_REQUIRE(sqlite3_open((state + "/ledger.sqlite").c_str(), &db) == SQLITE_OK);
+  const char* v1 =
+      "CREATE TABLE totals (day TEXT NOT NULL, vendor TEXT NOT NULL, model TEXT NOT NULL,"
+      " source TEXT NOT NULL, requests INTEGER NOT NULL DEFAULT 0,"
+      " unpriced_requests INTEGER NOT NULL DEFAULT 0, input_tokens INTEGER NOT NULL DEFAULT 0,"
+      " cached_input_tokens INTEGER NOT NULL DEFAULT 0,"
+      " cache_write_5m_tokens INTEGER NOT NULL DEFAULT 0,"
+      " cache_write_1h_tokens INTEGER NOT NULL DEFAULT 0,"
+      " output_tokens INTEGER NOT NULL DEFAULT 0, reasoning_tokens INTEGER NOT NULL DEFAULT 0,"
+      " cost_nano_usd INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (day, vendor, model, source))"
+      " WITHOUT ROWID;"
+      "INSERT INTO totals (day, vendor, model, source, requests, output_tokens, cost_nano_usd)"
+      " VALUES ('2025-06-01', 'gw', 'm', 'probe', 3, 30, 900),"
+      " ('2025-05-31', 'gw', 'm', 'proxy', 1, 10, 100);"
+      "PRAGMA user_version = 1;";
+  BOOST_REQUIRE(sqlite3_exec(db, v1, nullptr, nullptr, nullptr) == SQLITE_OK);
+  sqlite3_close(db);
+  auto ledger = MustOpen(Options(state));
+  LedgerTotals totals = ledger->Totals(kDay, "gw", "m", "probe");
+  BOOST_TEST(totals.requests == 3);
+  BOOST_TEST(totals.cost_nano_usd == 900);
+  BOOST_TEST(totals.usage_missing_requests == 0);
+  BOOST_TEST(ledger->LifetimeNanoUsd("gw") == 1000);
+  ledger->Record(Entry(kDay, "gw", "m", "probe", {.output = 1}, 5));
+  BOOST_TEST(ledger->LifetimeNanoUsd("gw") == 1005);
+}
+
 BOOST_AUTO_TEST_CASE(schema_is_versioned_and_wal) {
   TempDir dir;
   MustOpen(Options(dir.Sub("state")));
