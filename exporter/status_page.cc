@@ -90,8 +90,8 @@ pre{background:#f6f6f6;padding:.5em;overflow-x:auto}</style></head><body>
         << "<p class=\"bad\">The last reload failed; the previous configuration is in use:</p><pre>"
         << HtmlEscape(data.reload_error) << "</pre>\n";
   }
-  html << "<p>Probe budget today (UTC): " << Usd(data.budget_limit_nano_usd) << "; left: "
-       << Usd(data.budget_remaining_nano_usd) << " for scheduled runs, "
+  html << "<p>Probe budget today (UTC): " << Usd(data.budget_limit_nano_usd)
+       << "; left: " << Usd(data.budget_remaining_nano_usd) << " for scheduled runs, "
        << Usd(data.on_demand_remaining_nano_usd) << " for on-demand runs (/probe)</p>\n";
   if (data.ledger) {
     const pricing::LedgerHealth& ledger = *data.ledger;
