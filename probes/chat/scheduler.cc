@@ -182,6 +182,28 @@ void ProbeScheduler::ApplyUpdate(CURLM* multi, std::vector<ProbeSpec> specs) {
   targets_ = std::move(next);
 }
 
+namespace {
+
+// A run skipped before anything was sent (counted as budget_exhausted).
+ProbeResult Skipped(const ProbeSpec& spec, std::chrono::system_clock::time_point wall,
+                    bool on_demand, std::string message) {
+  ProbeResult skipped;
+  skipped.target = spec.probe.name;
+  skipped.sent = false;
+  skipped.on_demand = on_demand;
+  skipped.stream = spec.probe.stream;
+  skipped.failure = ProbeFailure::kBudgetExhausted;
+  skipped.started_at = wall;
+  skipped.message = std::move(message);
+  config::LogCapture capture;
+  config::Log().Write(config::LogLevel::kDebug, __FILE__, __LINE__, "Probe skipped",
+                      {{"target", spec.probe.name}, {"reason", "budget_exhausted"}}, &capture);
+  skipped.log = capture.Lines();
+  return skipped;
+}
+
+}  // namespace
+
 std::optional<ProbeResult> ProbeScheduler::Reserve(const ProbeSpec& spec, int64_t& reserved,
                                                    bool on_demand) {
   reserved = 0;
@@ -192,15 +214,8 @@ std::optional<ProbeResult> ProbeScheduler::Reserve(const ProbeSpec& spec, int64_
   if (row == nullptr && !on_demand) return std::nullopt;  // unpriced: not held to the budget
   if (row == nullptr) {
     // The price went away (a reload) since RunNow looked: never run unbudgeted.
-    ProbeResult refused;
-    refused.target = spec.probe.name;
-    refused.sent = false;
-    refused.on_demand = true;
-    refused.stream = spec.probe.stream;
-    refused.failure = ProbeFailure::kBudgetExhausted;
-    refused.started_at = wall;
-    refused.message = "no price for the model: an on-demand run cannot be held to the budget";
-    return refused;
+    return Skipped(spec, wall, true,
+                   "no price for the model: an on-demand run cannot be held to the budget");
   }
   pricing::Usage worst;
   worst.input = EstimateInputTokens(PromptWithNonce(spec.probe.prompt, NewNonce()));
@@ -211,23 +226,12 @@ std::optional<ProbeResult> ProbeScheduler::Reserve(const ProbeSpec& spec, int64_
     reserved = worst_cost;
     return std::nullopt;
   }
-  ProbeResult skipped;
-  skipped.target = spec.probe.name;
-  skipped.sent = false;
-  skipped.on_demand = on_demand;
-  skipped.stream = spec.probe.stream;
-  skipped.failure = ProbeFailure::kBudgetExhausted;
-  skipped.started_at = wall;
   int64_t left = on_demand ? budget_.OnDemandRemainingNanoUsd(day) : budget_.RemainingNanoUsd(day);
-  skipped.message = std::string("daily ") + (on_demand ? "on-demand " : "") +
-                    "probe budget exhausted: the run's worst case would cost " +
-                    pricing::NanoUsdToString(worst_cost) + " USD, " +
-                    pricing::NanoUsdToString(left) + " USD left today";
-  config::LogCapture capture;
-  config::Log().Write(config::LogLevel::kDebug, __FILE__, __LINE__, "Probe skipped",
-                      {{"target", spec.probe.name}, {"reason", "budget_exhausted"}}, &capture);
-  skipped.log = capture.Lines();
-  return skipped;
+  return Skipped(spec, wall, on_demand,
+                 std::string("daily ") + (on_demand ? "on-demand " : "") +
+                     "probe budget exhausted: the run's worst case would cost " +
+                     pricing::NanoUsdToString(worst_cost) + " USD, " +
+                     pricing::NanoUsdToString(left) + " USD left today");
 }
 
 namespace {
