@@ -88,6 +88,12 @@ render_ms="$(for _ in $(seq 20); do
   curl -fsS --noproxy '*' -o /dev/null -w '%{time_total}\n' "$url"; done |
   sort -n | awk '{ a[NR] = $1 } END { printf "%.2f / %.2f", 1000 * a[int(NR / 2)], 1000 * a[NR] }')"
 
+# As Prometheus scrapes: asking for gzip.
+gzip_ms="$(for _ in $(seq 20); do
+  curl -fsS --noproxy '*' -H 'Accept-Encoding: gzip' -o /dev/null -w '%{time_total}\n' "$url"; done |
+  sort -n | awk '{ a[NR] = $1 } END { printf "%.2f / %.2f", 1000 * a[int(NR / 2)], 1000 * a[NR] }')"
+gzip_bytes="$(curl -fsS --noproxy '*' -H 'Accept-Encoding: gzip' "$url" | wc -c)"
+
 printf '\nprobe benchmark: %s targets, 1 s interval, %s s, %s cores\n' "$targets" "$seconds" "$(nproc)"
 printf '%-40s %s\n' "runs / failures" "$runs / $failures"
 printf '%-40s %s ms\n' "schedule lateness p50" "$(quantile 0.5)"
@@ -95,4 +101,5 @@ printf '%-40s %s ms\n' "schedule lateness p99" "$(quantile 0.99)"
 printf '%-40s %s %%\n' "exporter CPU (share of one core)" "$cpu_share"
 printf '%-40s %s MB\n' "exporter RSS" "$rss"
 printf '%-40s %s ms\n' "/metrics render (median / max of 20)" "$render_ms"
-printf '%-40s %s bytes\n' "/metrics size" "$(echo "$scrape" | wc -c)"
+printf '%-40s %s ms\n' "/metrics gzip (median / max of 20)" "$gzip_ms"
+printf '%-40s %s bytes, gzip %s bytes\n' "/metrics size" "$(echo "$scrape" | wc -c)" "$gzip_bytes"

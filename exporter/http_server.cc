@@ -18,9 +18,13 @@
 #include <thread>
 
 #include "config/log.h"
+#include "exporter/gzip.h"
 
 namespace llm_exporter::exporter {
 namespace {
+
+// Smaller responses are sent as they are: compressing them saves nothing.
+constexpr size_t kMinGzipBytes = 1024;
 
 std::string ToLower(std::string_view text) {
   std::string out(text);
@@ -355,6 +359,17 @@ int HttpServer::Dispatch(mg_connection* conn, void* self_ptr) {
   } catch (const std::exception& e) {
     LOG_ERROR("Request handler failed", {"path", request.path}, {"err", e.what()});
     response = HttpResponse::Text(500, "Internal error\n");
+  }
+  // Compressed when the client accepts it and it is worth it (Prometheus
+  // asks for gzip on every scrape).
+  if (response.body.size() >= kMinGzipBytes) {
+    response.headers.emplace_back("Vary", "Accept-Encoding");
+    if (AcceptsGzip(request.Header("accept-encoding"))) {
+      if (auto compressed = Gzip(response.body)) {
+        response.body = std::move(*compressed);
+        response.headers.emplace_back("Content-Encoding", "gzip");
+      }
+    }
   }
   WriteResponse(conn, response);
   return response.status;

@@ -103,6 +103,32 @@ BOOST_AUTO_TEST_CASE(flags) {
   BOOST_TEST(missing.Wait(10s) == 1);
 }
 
+// Prometheus asks for gzip on every scrape: a large response comes back
+// compressed (and decompresses to the plain text), a client that does not ask
+// gets plain text, and small responses are never compressed.
+BOOST_AUTO_TEST_CASE(responses_are_gzipped_when_asked) {
+  TempDir dir;
+  Exporter exporter(dir, ProbeConfig("m1"), kEnv);
+  HttpResult plain = HttpGet(exporter.url() + "/metrics");
+  BOOST_TEST(plain.headers.count("content-encoding") == 0u);
+  BOOST_TEST(plain.headers["vary"] == "Accept-Encoding");
+  HttpResult gzipped = HttpGet(exporter.url() + "/metrics", {"Accept-Encoding: gzip"});
+  BOOST_REQUIRE(gzipped.status == 200);
+  BOOST_TEST(gzipped.headers["content-encoding"] == "gzip");
+  BOOST_REQUIRE(gzipped.body.size() > 2u);
+  BOOST_TEST((static_cast<unsigned char>(gzipped.body[0]) == 0x1f &&
+              static_cast<unsigned char>(gzipped.body[1]) == 0x8b));
+  BOOST_TEST(gzipped.body.size() * 4 < plain.body.size());
+  dir.Write("scrape.gz", gzipped.body);
+  std::string unzipped;
+  BOOST_REQUIRE(Run("gzip -dc " + dir.File("scrape.gz"), &unzipped) == 0);
+  BOOST_TEST(unzipped.find("# TYPE llm_exporter_build_info gauge") != std::string::npos);
+  BOOST_TEST(HttpGet(exporter.url() + "/metrics", {"Accept-Encoding: gzip;q=0"})
+                 .headers.count("content-encoding") == 0u);
+  BOOST_TEST(HttpGet(exporter.url() + "/-/healthy", {"Accept-Encoding: gzip"})
+                 .headers.count("content-encoding") == 0u);
+}
+
 BOOST_AUTO_TEST_CASE(standard_endpoints) {
   TempDir dir;
   Exporter exporter(dir, ProbeConfig("m1"), kEnv, {"--web.enable-lifecycle"});
