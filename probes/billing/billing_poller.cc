@@ -21,7 +21,7 @@ constexpr size_t kMaxBodyBytes = 16 * 1024 * 1024;
 bool SameConfig(const config::BillingConfig& a, const config::BillingConfig& b) {
   return a.enabled == b.enabled && a.kind == b.kind && a.interval == b.interval &&
          a.base_url == b.base_url && a.api_key.Reveal() == b.api_key.Reveal() &&
-         a.api_key.Source() == b.api_key.Source();
+         a.api_key.Source() == b.api_key.Source() && a.transport == b.transport;
 }
 
 milliseconds Interval(const config::BillingConfig& billing) {

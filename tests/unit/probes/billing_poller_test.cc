@@ -345,6 +345,35 @@ BOOST_AUTO_TEST_CASE(polls_enabled_vendors_once_per_interval) {
     BOOST_TEST(!HasHeader(request, "Authorization: Bearer sk-off-key"));
 }
 
+// A reload that changes only a vendor's transport (here: an egress proxy)
+// takes effect at once, through the new proxy, not at the next interval.
+BOOST_AUTO_TEST_CASE(a_changed_transport_is_a_changed_target) {
+  CurlGlobal curl;
+  TinyHttpServer server([](const TinyHttpServer::Request&) {
+    TinyHttpServer::Response response;
+    response.body = testing::ReadTestdata("billing/deepseek_balance_doc.json");
+    return response;
+  });
+  FakeClock clock;
+  RecordingObserver observer;
+  BillingPoller poller({.clock = &clock, .observer = &observer, .first_poll_spread = 0ms});
+  std::vector<BillingTarget> targets = {
+      Target("ds", config::BillingKind::kDeepSeekBalance, server.BaseUrl(), "sk-ds-key")};
+  poller.Update(targets);
+  poller.Start();
+  BOOST_REQUIRE(observer.WaitFor("ds", 1));
+  clock.Set(10s);
+  targets[0].billing.transport.proxy_url = "http://127.0.0.1:" + std::to_string(ClosedPort());
+  poller.Update(targets);
+  BOOST_REQUIRE(observer.WaitFor("ds", 2));
+  poller.Stop();
+  const std::vector<PollEvent> events = observer.WaitFor(2);
+  BOOST_REQUIRE(events.size() >= 2u);
+  BOOST_REQUIRE(events[1].error.has_value());  // the proxy is not there
+  BOOST_TEST(PollErrorReasonName(events[1].error->reason) == "connect");
+  BOOST_TEST(server.Requests().size() == 1u);
+}
+
 BOOST_AUTO_TEST_CASE(backs_off_and_honours_retry_after) {
   CurlGlobal curl;
   FakeClock clock;
