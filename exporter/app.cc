@@ -428,6 +428,7 @@ std::map<std::string, Handler> App::Routes() {
   routes["/-/reload"] = [this](const HttpRequest& r) { return HandleReload(r); };
   routes["/probe"] = [this](const HttpRequest& r) { return HandleProbe(r); };
   routes["/reconcile"] = [this](const HttpRequest& r) { return HandleReconcile(r); };
+  routes["/details"] = [this](const HttpRequest& r) { return HandleDetails(r); };
   return routes;
 }
 
@@ -498,7 +499,7 @@ HttpResponse App::HandleProbe(const HttpRequest& request) {
   return response;
 }
 
-HttpResponse App::HandleStatus(const HttpRequest&) const {
+StatusPageData App::StatusData() const {
   StatusPageData data;
   {
     std::lock_guard lock(config_mutex_);
@@ -508,21 +509,51 @@ HttpResponse App::HandleStatus(const HttpRequest&) const {
   }
   data.telemetry_path = flags_.telemetry_path;
   data.config_file = flags_.config_file;
-  data.targets = store_->Snapshot();
   data.billing = billing_store_.Snapshot();
-  data.reconciliation_html = ReconciliationTable(Reconciliation());
+  data.reconciliation = Reconciliation();
   data.now = clock_.Wall();
+  const auto today = pricing::UtcDay(data.now);
   if (scheduler_) {
     data.budget_limit_nano_usd = scheduler_->budget().LimitNanoUsd();
-    data.budget_remaining_nano_usd =
-        scheduler_->budget().RemainingNanoUsd(pricing::UtcDay(data.now));
-    data.on_demand_remaining_nano_usd =
-        scheduler_->budget().OnDemandRemainingNanoUsd(pricing::UtcDay(data.now));
+    data.budget_remaining_nano_usd = scheduler_->budget().RemainingNanoUsd(today);
+    data.on_demand_remaining_nano_usd = scheduler_->budget().OnDemandRemainingNanoUsd(today);
   }
-  if (ledger_) data.ledger = ledger_->Health();
+  if (ledger_) {
+    data.ledger = ledger_->Health();
+    data.probe_spent_today_nano_usd = ledger_->SpendNanoUsd(today, "probe");
+    const auto ymd = std::chrono::year_month_day(today);
+    for (auto day = std::chrono::sys_days(ymd.year() / ymd.month() / 1); day <= today;
+         day += std::chrono::days(1)) {
+      for (const auto& row : ledger_->Day(day)) {
+        pricing::AddTotals(data.ledger_month[row.vendor], row.totals);
+        if (day == today) pricing::AddTotals(data.ledger_today[row.vendor], row.totals);
+      }
+    }
+  }
+  return data;
+}
+
+HttpResponse App::HandleStatus(const HttpRequest& request) const {
+  StatusPageData data = StatusData();
+  data.overview = store_->Overview(data.now, kStatusSlice);
+  if (auto refresh = request.QueryParam("refresh")) {
+    int seconds = std::atoi(refresh->c_str());
+    if (seconds >= 5 && seconds <= 3600) data.refresh_seconds = seconds;
+  }
   HttpResponse response;
   response.content_type = "text/html; charset=utf-8";
   response.body = RenderStatusPage(data);
+  return response;
+}
+
+HttpResponse App::HandleDetails(const HttpRequest& request) const {
+  StatusPageData data = StatusData();
+  data.only_target = request.QueryParam("target");
+  if (data.only_target && data.only_target->empty()) data.only_target.reset();
+  data.targets = store_->Snapshot(data.only_target);
+  HttpResponse response;
+  response.content_type = "text/html; charset=utf-8";
+  response.body = RenderDetailsPage(data);
   return response;
 }
 

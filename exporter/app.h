@@ -59,6 +59,8 @@ class App {
  private:
   std::map<std::string, Handler> Routes();
   HttpResponse HandleStatus(const HttpRequest& request) const;
+  HttpResponse HandleDetails(const HttpRequest& request) const;
+  struct StatusPageData StatusData() const;
   HttpResponse HandleMetrics(const HttpRequest& request) const;
   HttpResponse HandleReload(const HttpRequest& request);
   HttpResponse HandleProbe(const HttpRequest& request);

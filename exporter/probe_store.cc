@@ -127,20 +127,28 @@ void ProbeStore::SetTargets(const std::vector<probes::ProbeSpec>& specs) {
   std::map<std::string, Target> next;
   for (const auto& spec : specs) {
     auto old = targets_.find(spec.probe.name);
-    if (old != targets_.end() && old->second.spec.vendor.name == spec.vendor.name &&
-        old->second.spec.probe.model == spec.probe.model &&
-        old->second.spec.probe.stream == spec.probe.stream) {
+    const bool same_model = old != targets_.end() &&
+                            old->second.spec.vendor.name == spec.vendor.name &&
+                            old->second.spec.probe.model == spec.probe.model;
+    if (same_model && old->second.spec.probe.stream == spec.probe.stream) {
       Target target = std::move(old->second);
       target.spec = spec;
       targets_.erase(old);
       next.emplace(spec.probe.name, std::move(target));
       continue;
     }
+    Target target;
     if (old != targets_.end()) {
+      // Same target, same model, other series (streaming switched): the
+      // series start afresh, the history of its runs stays.
+      if (same_model) {
+        target.recent = std::move(old->second.recent);
+        target.failures = std::move(old->second.failures);
+        target.history = std::move(old->second.history);
+      }
       RemoveSeries(old->second.series);
       targets_.erase(old);
     }
-    Target target;
     target.spec = spec;
     target.series = AddSeries(spec);
     next.emplace(spec.probe.name, std::move(target));
@@ -195,6 +203,7 @@ void ProbeStore::OnResult(const probes::ProbeSpec& spec, const probes::ProbeResu
     if (t.on_demand.size() > kHistory) t.on_demand.pop_back();
     return;
   }
+  t.history.Add(r.started_at, r);
   t.recent.push_front(entry);
   if (t.recent.size() > kHistory) t.recent.pop_back();
   if (!r.success) {
@@ -244,16 +253,54 @@ void ProbeStore::OnResult(const probes::ProbeSpec& spec, const probes::ProbeResu
   if (r.success) s.last_success->Set(ToSeconds(r.started_at));
 }
 
-std::vector<ProbeStore::TargetView> ProbeStore::Snapshot() const {
+std::vector<ProbeStore::TargetView> ProbeStore::Snapshot(std::optional<std::string> only) const {
   std::lock_guard lock(mutex_);
   std::vector<TargetView> out;
   for (const auto& [name, t] : targets_) {
+    if (only && name != *only) continue;
     out.push_back({t.spec,
                    {t.recent.begin(), t.recent.end()},
                    {t.failures.begin(), t.failures.end()},
                    {t.on_demand.begin(), t.on_demand.end()}});
   }
   return out;
+}
+
+std::vector<ProbeStore::TargetOverview> ProbeStore::Overview(
+    std::chrono::system_clock::time_point now, std::chrono::minutes slice) const {
+  std::lock_guard lock(mutex_);
+  std::vector<TargetOverview> out;
+  out.reserve(targets_.size());
+  for (const auto& [name, t] : targets_) {
+    TargetOverview& o = out.emplace_back();
+    o.spec = t.spec;
+    if (!t.recent.empty()) {
+      o.last.emplace(t.recent.front().at, probes::ProbeResult{});
+      // Everything but the log and the answer text.
+      probes::ProbeResult& r = o.last->result;
+      const probes::ProbeResult& from = t.recent.front().result;
+      r.target = from.target;
+      r.success = from.success;
+      r.failure = from.failure;
+      r.sent = from.sent;
+      r.http_status = from.http_status;
+      r.timings = from.timings;
+      r.stream = from.stream;
+      r.output_tokens_per_second = from.output_tokens_per_second;
+      r.started_at = from.started_at;
+      r.message = from.message;
+    }
+    o.slices = t.history.Slices(now, slice);
+    for (const auto& f : t.failures) o.kept_failures.push_back(f.at);
+  }
+  return out;
+}
+
+size_t ProbeStore::HistoryBytes() const {
+  std::lock_guard lock(mutex_);
+  size_t bytes = 0;
+  for (const auto& [name, t] : targets_) bytes += t.history.MemoryBytes();
+  return bytes;
 }
 
 std::string RenderProbeResult(const probes::ProbeResult& r) {

@@ -14,9 +14,11 @@
 #include <deque>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "exporter/probe_history.h"
 #include "exporter/traffic_metrics.h"
 #include "probes/chat/scheduler.h"
 
@@ -44,7 +46,22 @@ class ProbeStore : public probes::ProbeObserver {
     std::vector<ProbeHistoryEntry> failures;   // newest first, kept after later successes
     std::vector<ProbeHistoryEntry> on_demand;  // /probe runs, newest first
   };
-  std::vector<TargetView> Snapshot() const;
+  // Every target, or only `only` when given.
+  std::vector<TargetView> Snapshot(std::optional<std::string> only = std::nullopt) const;
+
+  // What the status page's first screen shows of a target: cheap to take for
+  // hundreds of targets (no logs, no run tables).
+  struct TargetOverview {
+    probes::ProbeSpec spec;
+    std::optional<ProbeHistoryEntry> last;  // the last scheduled run, without its log
+    std::vector<ProbeHistory::Slice> slices;
+    // Start times of the failures whose logs are kept (newest first).
+    std::vector<std::chrono::system_clock::time_point> kept_failures;
+  };
+  std::vector<TargetOverview> Overview(std::chrono::system_clock::time_point now,
+                                       std::chrono::minutes slice) const;
+  // What the 24 h histories hold, in bytes.
+  size_t HistoryBytes() const;
 
  private:
   struct Series {
@@ -66,6 +83,7 @@ class ProbeStore : public probes::ProbeObserver {
     std::deque<ProbeHistoryEntry> recent;
     std::deque<ProbeHistoryEntry> failures;
     std::deque<ProbeHistoryEntry> on_demand;
+    ProbeHistory history;  // scheduled runs, 24 h
     std::optional<bool> last_success;
   };
   Series AddSeries(const probes::ProbeSpec& spec);

@@ -19,6 +19,16 @@
 #include "pricing/cost.h"
 
 namespace llm_exporter::pricing {
+
+void AddTotals(LedgerTotals& to, const LedgerTotals& delta) {
+  to.requests = SatAdd(to.requests, delta.requests);
+  to.unpriced_requests = SatAdd(to.unpriced_requests, delta.unpriced_requests);
+  to.tokens += delta.tokens;
+  to.cost_nano_usd = SatAdd(to.cost_nano_usd, delta.cost_nano_usd);
+  to.usage_missing_requests = SatAdd(to.usage_missing_requests, delta.usage_missing_requests);
+  to.estimated_cost_nano_usd = SatAdd(to.estimated_cost_nano_usd, delta.estimated_cost_nano_usd);
+}
+
 namespace {
 
 // Schema migrations; the ledger's PRAGMA user_version is how many have run.
@@ -100,14 +110,7 @@ struct Key {
 
 using TotalsMap = std::map<Key, LedgerTotals>;
 
-void Add(LedgerTotals& to, const LedgerTotals& delta) {
-  to.requests = SatAdd(to.requests, delta.requests);
-  to.unpriced_requests = SatAdd(to.unpriced_requests, delta.unpriced_requests);
-  to.tokens += delta.tokens;
-  to.cost_nano_usd = SatAdd(to.cost_nano_usd, delta.cost_nano_usd);
-  to.usage_missing_requests = SatAdd(to.usage_missing_requests, delta.usage_missing_requests);
-  to.estimated_cost_nano_usd = SatAdd(to.estimated_cost_nano_usd, delta.estimated_cost_nano_usd);
-}
+void Add(LedgerTotals& to, const LedgerTotals& delta) { AddTotals(to, delta); }
 
 // Closes what it owns; keeps Open()'s early returns leak-free.
 struct Handles {

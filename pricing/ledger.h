@@ -64,6 +64,9 @@ struct LedgerTotals {
   friend bool operator==(const LedgerTotals&, const LedgerTotals&) = default;
 };
 
+// Adds `delta` to `to`, saturating.
+void AddTotals(LedgerTotals& to, const LedgerTotals& delta);
+
 struct LedgerRow {
   std::string vendor;
   std::string model;

@@ -259,6 +259,7 @@ BOOST_AUTO_TEST_CASE(a_key_cut_by_truncation_is_still_redacted) {
       },
       20s, 100ms));
   std::string seen = exporter.process().Stderr() + HttpGet(exporter.url() + "/").body +
+                     HttpGet(exporter.url() + "/details").body +
                      HttpGet(exporter.url() + "/probe?target=echo&debug=true").body +
                      exporter.Metrics();
   BOOST_TEST(seen.find("Incorrect API key provided") != std::string::npos);

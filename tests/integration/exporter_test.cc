@@ -253,8 +253,8 @@ model = "m2"
   {
     Exporter exporter(dir, config, env, {"--log.level=debug", "--web.enable-lifecycle"});
     for (const char* path :
-         {"/", "/metrics", "/probe?target=one/m1&debug=true", "/probe?target=two/m2&debug=true",
-          "/reconcile", "/reconcile?format=json", "/-/ready"}) {
+         {"/", "/details", "/metrics", "/probe?target=one/m1&debug=true",
+          "/probe?target=two/m2&debug=true", "/reconcile", "/reconcile?format=json", "/-/ready"}) {
       seen += HttpGet(exporter.url() + path).body;
     }
     seen += HttpPost(exporter.url() + "/-/reload", "").body;

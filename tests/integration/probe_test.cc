@@ -290,7 +290,8 @@ BOOST_AUTO_TEST_CASE(unpriced_model_is_counted_never_guessed) {
   std::string scrape = exporter.Metrics();
   BOOST_TEST(*Series(scrape, "llm_cost_usd_total", labels) == 0);
   BOOST_TEST(*Series(scrape, "llm_probe_success", T("t")) == 1);
-  std::string page = HttpGet(exporter.url() + "/").body;
+  BOOST_TEST(HttpGet(exporter.url() + "/").body.find("unpriced") != std::string::npos);
+  std::string page = HttpGet(exporter.url() + "/details").body;
   BOOST_TEST(page.find("fake / mystery-model") != std::string::npos);
 }
 
