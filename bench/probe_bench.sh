@@ -2,7 +2,8 @@
 # Probe scheduler benchmark: N targets (default 200) at a 1 s interval against
 # tests/fake_vendor on loopback, for D seconds (default 60). Prints schedule
 # lateness p50/p99 (from llm_exporter_probe_schedule_delay_seconds), the
-# exporter's CPU share of one core and RSS, and /metrics render time.
+# exporter's CPU share of one core and RSS, /metrics and / render times (plain
+# and gzip) and sizes, and RSS before the first scrape against after all 363.
 #   bench/probe_bench.sh [TARGETS] [SECONDS]
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -56,6 +57,7 @@ url="http://$address/metrics"
 
 # Let every target run once (first runs are spread over the interval), then measure.
 sleep 2
+rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$pid/status"; }
 ticks="$(getconf CLK_TCK)"
 cpu() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
 start_cpu="$(cpu)"
@@ -63,6 +65,7 @@ start_ns="$(date +%s%N)"
 sleep "$seconds"
 end_cpu="$(cpu)"
 end_ns="$(date +%s%N)"
+rss_before_scrapes="$(rss_kb)"  # probing alone, before the first scrape
 cpu_share="$(awk -v c=$((end_cpu - start_cpu)) -v t="$ticks" -v ns=$((end_ns - start_ns)) \
   'BEGIN { printf "%.1f", 100 * (c / t) / (ns / 1e9) }')"
 
@@ -94,6 +97,18 @@ gzip_ms="$(for _ in $(seq 20); do
   sort -n | awk '{ a[NR] = $1 } END { printf "%.2f / %.2f", 1000 * a[int(NR / 2)], 1000 * a[NR] }')"
 gzip_bytes="$(curl -fsS --noproxy '*' -H 'Accept-Encoding: gzip' "$url" | wc -c)"
 
+# What scraping leaves behind: RSS after those 41 scrapes and 100 more of
+# /metrics and of / (plain, as a browser or curl asks), against RSS before any.
+for _ in $(seq 100); do
+  curl -fsS --noproxy '*' -o /dev/null "$url"
+  curl -fsS --noproxy '*' -o /dev/null "http://$address/"
+done
+rss_after_scrapes="$(rss_kb)"
+page_ms="$(for _ in $(seq 20); do
+  curl -fsS --noproxy '*' -o /dev/null -w '%{time_total}\n' "http://$address/"; done |
+  sort -n | awk '{ a[NR] = $1 } END { printf "%.2f / %.2f", 1000 * a[int(NR / 2)], 1000 * a[NR] }')"
+page_bytes="$(curl -fsS --noproxy '*' "http://$address/" | wc -c)"
+
 printf '\nprobe benchmark: %s targets, 1 s interval, %s s, %s cores\n' "$targets" "$seconds" "$(nproc)"
 printf '%-40s %s\n' "runs / failures" "$runs / $failures"
 printf '%-40s %s ms\n' "schedule lateness p50" "$(quantile 0.5)"
@@ -103,3 +118,7 @@ printf '%-40s %s MB\n' "exporter RSS" "$rss"
 printf '%-40s %s ms\n' "/metrics render (median / max of 20)" "$render_ms"
 printf '%-40s %s ms\n' "/metrics gzip (median / max of 20)" "$gzip_ms"
 printf '%-40s %s bytes, gzip %s bytes\n' "/metrics size" "$(echo "$scrape" | wc -c)" "$gzip_bytes"
+printf '%-40s %s ms, %s bytes\n' "status page / (median / max of 20)" "$page_ms" "$page_bytes"
+awk -v b="$rss_before_scrapes" -v a="$rss_after_scrapes" 'BEGIN {
+  printf "%-40s %.1f MB -> %.1f MB (%+.1f MB)\n", "RSS, probing only -> after 363 scrapes",
+    b / 1024, a / 1024, (a - b) / 1024 }'

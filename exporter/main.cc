@@ -1,6 +1,7 @@
 // llm_exporter: a Prometheus exporter for LLM APIs.
 
 #include <civetweb.h>
+#include <malloc.h>
 #include <curl/curl.h>
 #include <signal.h>
 #include <unistd.h>
@@ -61,9 +62,22 @@ void StopWithin(App& app, std::chrono::milliseconds deadline) {
   stopper.join();
 }
 
+
+// A scrape renders about a megabyte on one of the listener's worker threads.
+// By default glibc gives busy threads their own malloc arenas (up to eight a
+// core) and, after the first large free, raises its mmap threshold so that
+// later large buffers come from those arenas too, where freed memory stays:
+// 100 scrapes left 46 MB behind. Two arenas and a fixed threshold (buffers
+// of 256 KiB or more are mapped and unmapped) keep RSS flat.
+void BoundMallocArenas() {
+  mallopt(M_ARENA_MAX, 2);
+  mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  BoundMallocArenas();
   std::vector<std::string> args(argv + 1, argv + argc);
   auto flags = llm_exporter::exporter::ParseFlags(args);
   if (!flags) {
