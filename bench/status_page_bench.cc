@@ -36,8 +36,7 @@ int main(int argc, char** argv) {
   config::Log().Configure(config::LogLevel::kError, config::LogFormat::kLogfmt);
 
   prometheus::Registry registry;
-  exporter::TrafficMetrics traffic;
-  exporter::ProbeStore store(registry, traffic);
+  exporter::ProbeStore store(registry);
   auto specs = testing::SyntheticSpecs(targets);
   store.SetTargets(specs);
   const auto now = std::chrono::system_clock::now();

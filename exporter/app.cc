@@ -102,7 +102,7 @@ App::App(Flags flags)
                            .Help("Timestamp of the last successful configuration reload.")
                            .Register(*registry_)
                            .Add({});
-  store_ = std::make_unique<ProbeStore>(*registry_, traffic_);
+  store_ = std::make_unique<ProbeStore>(*registry_);
 }
 
 App::~App() { Stop(); }
@@ -212,6 +212,8 @@ std::expected<void, std::string> App::Start() {
   probes::ProbeScheduler::Options scheduler_options;
   scheduler_options.clock = &clock_;
   scheduler_options.ledger = ledger_.get();
+  meter_ = std::make_unique<meter::Meter>(traffic_, ledger_.get());
+  scheduler_options.meter = meter_.get();
   scheduler_options.observer = store_.get();
   scheduler_ = std::make_unique<probes::ProbeScheduler>(scheduler_options);
   probes::billing::BillingPoller::Options billing_options;

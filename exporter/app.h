@@ -22,7 +22,8 @@
 #include "exporter/http_server.h"
 #include "exporter/probe_store.h"
 #include "exporter/process_collector.h"
-#include "exporter/traffic_metrics.h"
+#include "meter/meter.h"
+#include "meter/traffic_metrics.h"
 #include "pricing/checkpoints.h"
 #include "pricing/ledger.h"
 #include "pricing/price_book.h"
@@ -77,7 +78,8 @@ class App {
   prometheus::Gauge* reload_timestamp_ = nullptr;
 
   probes::SystemClock clock_;
-  TrafficMetrics traffic_;
+  meter::TrafficMetrics traffic_;
+  std::unique_ptr<meter::Meter> meter_;
   std::unique_ptr<ProbeStore> store_;
   std::unique_ptr<pricing::Ledger> ledger_;
   std::unique_ptr<pricing::CheckpointStore> checkpoints_;

@@ -26,33 +26,13 @@ constexpr probes::billing::PollErrorReason kReasons[] = {
 
 }  // namespace
 
-std::string ModelLabel(const std::set<std::string>& known, const std::string& vendor_model) {
-  if (known.count(vendor_model)) return vendor_model;
-  if (auto base = pricing::SnapshotBase(vendor_model); base && known.count(std::string(*base))) {
-    return std::string(*base);
-  }
-  return "other";
-}
-
-std::set<std::string> KnownModels(const config::Config& config, const config::VendorConfig& vendor,
-                                  const pricing::PriceBook& prices) {
-  std::set<std::string> known;
-  for (const auto& probe : config.probes) {
-    if (probe.vendor == vendor.name) known.insert(probe.model);
-  }
-  for (const auto& row : prices.rows()) {
-    if (row.table == vendor.price_table && !pricing::IsGlob(row.model)) known.insert(row.model);
-  }
-  return known;
-}
-
 void BillingStore::SetVendors(const config::Config& config, const pricing::PriceBook& prices) {
   std::lock_guard lock(mutex_);
   std::map<std::string, VendorBilling> next;
   known_.clear();
   for (const auto& vendor : config.vendors) {
     if (!vendor.billing || !vendor.billing->enabled) continue;
-    known_[vendor.name] = KnownModels(config, vendor, prices);
+    known_[vendor.name] = meter::KnownModels(config, vendor, prices);
     auto old = vendors_.find(vendor.name);
     VendorBilling billing;
     if (old != vendors_.end() && old->second.kind == config::ToString(vendor.billing->kind)) {
@@ -105,7 +85,7 @@ void BillingStore::OnPoll(const std::string& vendor,
   v.days.clear();
   const auto& known = known_[vendor];
   for (const auto& d : snapshot->days) {
-    VendorDay& day = v.days[{ModelLabel(known, d.model), d.day}];
+    VendorDay& day = v.days[{meter::ModelLabel(known, d.model), d.day}];
     if (d.cost_nano_usd) {
       day.cost_nano_usd = pricing::SatAdd(day.cost_nano_usd.value_or(0), *d.cost_nano_usd);
     }

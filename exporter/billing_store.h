@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "meter/model_label.h"
 #include "pricing/checkpoints.h"
 #include "pricing/ledger.h"
 #include "pricing/price_book.h"
@@ -47,13 +48,6 @@ struct VendorBilling {
   // "vendor behind".
   std::map<std::chrono::sys_days, std::vector<pricing::LedgerRow>> local_at_poll;
 };
-
-// The label for a vendor's own model name: the configured model it names (a
-// probe's model or an exact model of the vendor's price table, directly or as
-// a dated snapshot of it), else "other". Keeps label values bounded by config.
-std::string ModelLabel(const std::set<std::string>& known, const std::string& vendor_model);
-std::set<std::string> KnownModels(const config::Config& config, const config::VendorConfig& vendor,
-                                  const pricing::PriceBook& prices);
 
 class BillingStore : public probes::billing::BillingObserver {
  public:

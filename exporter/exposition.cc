@@ -88,28 +88,6 @@ const char* TypeName(prometheus::MetricType type) {
 
 }  // namespace
 
-prometheus::MetricFamily NewFamily(std::string name, std::string help,
-                                   prometheus::MetricType type) {
-  prometheus::MetricFamily family;
-  family.name = std::move(name);
-  family.help = std::move(help);
-  family.type = type;
-  return family;
-}
-
-prometheus::ClientMetric Sample(double value, const LabelPairs& labels) {
-  prometheus::ClientMetric m;
-  for (const auto& [name, label_value] : labels) {
-    prometheus::ClientMetric::Label label;
-    label.name = name;
-    label.value = label_value;
-    m.label.push_back(std::move(label));
-  }
-  m.gauge.value = value;
-  m.counter.value = value;
-  return m;
-}
-
 std::string SerializeText(const std::vector<prometheus::MetricFamily>& families) {
   // Scrapes are alike: start from the last one's size to avoid regrowing.
   static std::atomic<size_t> last_size{1 << 16};

@@ -11,15 +11,16 @@
 #include <utility>
 #include <vector>
 
+#include "meter/families.h"
+
 namespace llm_exporter::exporter {
 
 // Families without metrics are left out.
 std::string SerializeText(const std::vector<prometheus::MetricFamily>& families);
 
-// Builders for series computed at scrape time.
-using LabelPairs = std::vector<std::pair<std::string, std::string>>;
-prometheus::MetricFamily NewFamily(std::string name, std::string help, prometheus::MetricType type);
-// A sample for a gauge or counter family (both value fields are set).
-prometheus::ClientMetric Sample(double value, const LabelPairs& labels = {});
+// The builders of scrape-time series, for the exporter's own.
+using meter::LabelPairs;
+using meter::NewFamily;
+using meter::Sample;
 
 }  // namespace llm_exporter::exporter

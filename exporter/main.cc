@@ -1,8 +1,8 @@
 // llm_exporter: a Prometheus exporter for LLM APIs.
 
 #include <civetweb.h>
-#include <malloc.h>
 #include <curl/curl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -61,7 +61,6 @@ void StopWithin(App& app, std::chrono::milliseconds deadline) {
   lock.unlock();
   stopper.join();
 }
-
 
 // A scrape renders about a megabyte on one of the listener's worker threads.
 // By default glibc gives busy threads their own malloc arenas (up to eight a

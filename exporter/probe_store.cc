@@ -6,6 +6,7 @@
 
 #include "config/log.h"
 #include "exporter/exposition.h"
+#include "meter/traffic_metrics.h"
 
 namespace llm_exporter::exporter {
 namespace {
@@ -17,15 +18,10 @@ double ToSeconds(std::chrono::system_clock::time_point t) {
   return std::chrono::duration<double>(t.time_since_epoch()).count();
 }
 
-std::string Endpoint(const probes::ProbeSpec& spec) {
-  return spec.vendor.api == config::WireApi::kOpenAi ? "chat_completions" : "messages";
-}
-
 }  // namespace
 
-ProbeStore::ProbeStore(prometheus::Registry& registry, TrafficMetrics& traffic)
-    : traffic_(traffic),
-      success_(prometheus::BuildGauge()
+ProbeStore::ProbeStore(prometheus::Registry& registry)
+    : success_(prometheus::BuildGauge()
                    .Name("llm_probe_success")
                    .Help("Whether the last scheduled probe run succeeded (cached between runs).")
                    .Register(registry)),
@@ -81,8 +77,8 @@ ProbeStore::Series ProbeStore::AddSeries(const probes::ProbeSpec& spec) {
   Series s{};
   s.labels = {
       {"target", spec.probe.name}, {"vendor", spec.vendor.name}, {"model", spec.probe.model}};
-  s.latency = &latency_.Add(s.labels, DurationBuckets());
-  s.ttft = spec.probe.stream ? &ttft_.Add(s.labels, TtftBuckets()) : nullptr;
+  s.latency = &latency_.Add(s.labels, meter::DurationBuckets());
+  s.ttft = spec.probe.stream ? &ttft_.Add(s.labels, meter::TtftBuckets()) : nullptr;
   s.probes = &probes_.Add(s.labels);
   for (probes::ProbeFailure f : probes::kAllProbeFailures) {
     auto labels = s.labels;
@@ -157,39 +153,7 @@ void ProbeStore::SetTargets(const std::vector<probes::ProbeSpec>& specs) {
   targets_ = std::move(next);
 }
 
-void ProbeStore::OnStart(const probes::ProbeSpec& spec) {
-  traffic_.AddInFlight(spec.vendor.name, 1);
-}
-
-void ProbeStore::OnAbandoned(const probes::ProbeSpec& spec, int64_t booked_nano_usd) {
-  traffic_.AddInFlight(spec.vendor.name, -1);
-  // We hung up on it: counted like a client's abort, at its booked worst case.
-  traffic_.RecordUsageMissing(spec.vendor.name, spec.probe.model, "probe", "client_abort",
-                              booked_nano_usd);
-}
-
 void ProbeStore::OnResult(const probes::ProbeSpec& spec, const probes::ProbeResult& r) {
-  if (r.sent) {
-    traffic_.AddInFlight(spec.vendor.name, -1);
-    TrafficSample sample;
-    sample.vendor = spec.vendor.name;
-    sample.model = spec.probe.model;
-    sample.source = "probe";
-    sample.endpoint = Endpoint(spec);
-    sample.code = std::to_string(r.http_status);
-    sample.duration_seconds = r.timings.total;
-    sample.ttft_seconds = r.timings.first_token;
-    if (r.output_tokens_per_second && *r.output_tokens_per_second > 0) {
-      sample.time_per_output_token_seconds = 1.0 / *r.output_tokens_per_second;
-    }
-    sample.usage_present = r.usage_present;
-    sample.usage = r.usage;
-    sample.cost_nano_usd = r.cost_nano_usd;
-    sample.usage_missing_reason = r.usage_missing_reason;
-    sample.estimated_cost_nano_usd = r.estimated_cost_nano_usd;
-    traffic_.Record(sample);
-  }
-
   std::lock_guard lock(mutex_);
   auto it = targets_.find(r.target);
   if (it == targets_.end()) return;  // removed by a reload meanwhile

@@ -1,9 +1,9 @@
 #pragma once
 
-// Receives probe results (the scheduler's observer) and turns them into the
-// llm_probe_* series (docs/metrics.md), the source="probe" traffic series, and the
+// Receives probe results (the scheduler's observer, after the meter booked
+// them) and turns them into the llm_probe_* series (docs/metrics.md) and the
 // per-target history that the status page shows. Scheduled results are cached
-// between runs; on-demand (/probe) runs only feed traffic and history.
+// between runs; on-demand (/probe) runs only feed their own history.
 
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
@@ -19,7 +19,6 @@
 #include <vector>
 
 #include "exporter/probe_history.h"
-#include "exporter/traffic_metrics.h"
 #include "probes/chat/scheduler.h"
 
 namespace llm_exporter::exporter {
@@ -31,14 +30,12 @@ struct ProbeHistoryEntry {
 
 class ProbeStore : public probes::ProbeObserver {
  public:
-  ProbeStore(prometheus::Registry& registry, TrafficMetrics& traffic);
+  explicit ProbeStore(prometheus::Registry& registry);
 
   // Creates the series of new targets and removes those of targets that are
   // gone (a reload).
   void SetTargets(const std::vector<probes::ProbeSpec>& specs);
-  void OnStart(const probes::ProbeSpec& spec) override;
   void OnResult(const probes::ProbeSpec& spec, const probes::ProbeResult& result) override;
-  void OnAbandoned(const probes::ProbeSpec& spec, int64_t booked_nano_usd) override;
 
   struct TargetView {
     probes::ProbeSpec spec;
@@ -92,7 +89,6 @@ class ProbeStore : public probes::ProbeObserver {
   void AddResultGauges(Series& series, bool stream);
   void RemoveSeries(Series& series);
 
-  TrafficMetrics& traffic_;
   prometheus::Family<prometheus::Gauge>& success_;
   prometheus::Family<prometheus::Gauge>& duration_;
   prometheus::Family<prometheus::Histogram>& latency_;

@@ -105,7 +105,7 @@ std::vector<ReconciliationRow> BuildReconciliation(
                 (b->second.kind == "openai_org" || b->second.kind == "anthropic_admin")
             ? &b->second
             : nullptr;
-    std::set<std::string> known = KnownModels(config, vendor, prices);
+    std::set<std::string> known = meter::KnownModels(config, vendor, prices);
     for (auto [window, day] :
          {std::pair{"today", today}, {"yesterday", today - std::chrono::days(1)}}) {
       std::map<std::string, ReconciliationRow> by_model;
@@ -117,7 +117,7 @@ std::vector<ReconciliationRow> BuildReconciliation(
       }
       for (const auto& row : at_poll != nullptr ? *at_poll : ledger.Day(day)) {
         if (row.vendor != vendor.name) continue;
-        auto& r = by_model[ModelLabel(known, row.model)];
+        auto& r = by_model[meter::ModelLabel(known, row.model)];
         r.local.requests = pricing::SatAdd(r.local.requests, row.totals.requests);
         r.local.unpriced_requests =
             pricing::SatAdd(r.local.unpriced_requests, row.totals.unpriced_requests);

@@ -3,7 +3,7 @@
 #include <utility>
 
 #include "probes/billing/billing_json.h"
-#include "probes/wire/wire_error.h"
+#include "wire/wire_error.h"
 
 namespace llm_exporter::probes::billing::internal {
 namespace {

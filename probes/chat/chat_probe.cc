@@ -4,7 +4,7 @@
 #include <regex>
 
 #include "probes/transport.h"
-#include "probes/wire/wire_error.h"
+#include "wire/wire_error.h"
 
 namespace llm_exporter::probes {
 namespace {
@@ -121,46 +121,25 @@ int64_t EstimateInputTokens(const std::string& prompt) {
 }
 
 ChatProbeRun::ChatProbeRun(const ProbeSpec& spec, const Clock& clock, std::string nonce)
-    : spec_(spec), clock_(clock) {
+    : spec_(spec), clock_(clock), stream_(spec.vendor.api) {
   const auto& probe = spec_.probe;
   const auto& vendor = spec_.vendor;
-  std::string prompt = PromptWithNonce(probe.prompt, nonce);
-  if (vendor.api == config::WireApi::kOpenAi) {
-    wire::OpenAiChatRequest request;
-    request.model = probe.model;
-    request.prompt = prompt;
-    request.max_tokens = probe.max_tokens;
-    request.stream = probe.stream;
-    request.reasoning_effort = probe.reasoning_effort;
-    // Reasoning models take max_completion_tokens; gateways take max_tokens.
-    request.use_max_completion_tokens = !probe.reasoning_effort.empty();
-    request_body_ = wire::BuildOpenAiChatRequest(request);
-    url_ = vendor.base_url + "/chat/completions";
-    openai_stream_.emplace();
-  } else {
-    wire::AnthropicRequest request;
-    request.model = probe.model;
-    request.prompt = prompt;
-    request.max_tokens = probe.max_tokens;
-    request.stream = probe.stream;
-    request_body_ = wire::BuildAnthropicRequest(request);
-    url_ = vendor.base_url + "/v1/messages";
-    anthropic_stream_.emplace();
-  }
+  const wire::Dialect& dialect = wire::DialectFor(vendor.api);
+  wire::ChatRequest request;
+  request.model = probe.model;
+  request.prompt = PromptWithNonce(probe.prompt, nonce);
+  request.max_tokens = probe.max_tokens;
+  request.stream = probe.stream;
+  request.reasoning_effort = probe.reasoning_effort;
+  request_body_ = dialect.BuildChatRequest(request);
+  url_ = vendor.base_url + std::string(dialect.chat_path);
 
   easy_ = curl_easy_init();
   headers_ = curl_slist_append(headers_, "Content-Type: application/json");
   headers_ = curl_slist_append(
       headers_, probe.stream ? "Accept: text/event-stream" : "Accept: application/json");
-  if (!vendor.api_key.Empty()) {
-    std::string auth = vendor.api == config::WireApi::kOpenAi
-                           ? "Authorization: Bearer " + vendor.api_key.Reveal()
-                           : "x-api-key: " + vendor.api_key.Reveal();
-    headers_ = curl_slist_append(headers_, auth.c_str());
-  }
-  if (vendor.api == config::WireApi::kAnthropic) {
-    headers_ = curl_slist_append(
-        headers_, ("anthropic-version: " + std::string(wire::kAnthropicVersion)).c_str());
+  for (const std::string& header : dialect.Headers(vendor.api_key.Reveal())) {
+    headers_ = curl_slist_append(headers_, header.c_str());
   }
   url_ = transport_.Apply(easy_, vendor.transport, url_);
   curl_easy_setopt(easy_, CURLOPT_URL, url_.c_str());
@@ -247,10 +226,8 @@ void ChatProbeRun::Consume(std::string_view chunk) {
   std::vector<wire::SseEvent> events;
   (void)sse_.Feed(chunk, events);  // a failed parser shows as MidEvent() at the end
   for (const auto& event : events) {
-    bool first =
-        openai_stream_ ? openai_stream_->OnEvent(event) : anthropic_stream_->OnEvent(event);
-    const wire::StreamSummary& s =
-        openai_stream_ ? openai_stream_->summary() : anthropic_stream_->summary();
+    bool first = stream_.OnEvent(event);
+    const wire::StreamSummary& s = stream_.summary();
     int64_t token_events = s.content_deltas + s.reasoning_deltas + s.tool_deltas;
     if (first) first_token_ = now;
     if (token_events > token_events_) {
@@ -355,13 +332,11 @@ void ChatProbeRun::Classify(CURLcode code, ProbeResult& result) {
 }
 
 void ChatProbeRun::ClassifyStream(ProbeResult& result) {
-  const wire::StreamSummary& s =
-      openai_stream_ ? openai_stream_->summary() : anthropic_stream_->summary();
+  const wire::StreamSummary& s = stream_.summary();
   result.usage = s.usage;
   result.usage_present = s.usage_complete;
   result.answer = s.text;
-  std::optional<wire::WireError> error =
-      openai_stream_ ? openai_stream_->FinalError() : anthropic_stream_->FinalError();
+  std::optional<wire::WireError> error = stream_.FinalError();
   if (error) {
     result.failure =
         FromWire(error->reason == wire::FailureReason::kNone ? wire::FailureReason::kInvalidResponse
@@ -388,8 +363,7 @@ void ChatProbeRun::ClassifyBody(ProbeResult& result) {
     result.message = "HTTP " + std::to_string(status_) + ": " + Describe(error);
     return;
   }
-  auto reply = spec_.vendor.api == config::WireApi::kOpenAi ? wire::ParseOpenAiChatReply(body_)
-                                                            : wire::ParseAnthropicReply(body_);
+  auto reply = wire::DialectFor(spec_.vendor.api).ParseReply(body_);
   if (!reply) {
     result.failure = FromWire(reply.error().reason == wire::FailureReason::kNone
                                   ? wire::FailureReason::kInvalidResponse

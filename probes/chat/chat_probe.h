@@ -19,9 +19,9 @@
 #include "probes/chat/probe_result.h"
 #include "probes/clock.h"
 #include "probes/transport.h"
-#include "probes/wire/anthropic_messages.h"
-#include "probes/wire/openai_chat.h"
-#include "probes/wire/sse_parser.h"
+#include "wire/dialect.h"
+#include "wire/openai_chat.h"
+#include "wire/sse_parser.h"
 
 namespace llm_exporter::probes {
 
@@ -75,8 +75,7 @@ class ChatProbeRun {
   std::string body_;  // non-streaming replies and error bodies, capped
   bool body_truncated_ = false;
   wire::SseParser sse_;
-  std::optional<wire::OpenAiStreamAccumulator> openai_stream_;
-  std::optional<wire::AnthropicStreamAccumulator> anthropic_stream_;
+  wire::StreamAccumulator stream_;
   int64_t token_events_ = 0;
   config::LogCapture log_;
 };

@@ -6,6 +6,7 @@
 
 #include "config/log.h"
 #include "pricing/cost.h"
+#include "wire/dialect.h"
 
 namespace llm_exporter::probes {
 namespace {
@@ -124,18 +125,12 @@ void ProbeScheduler::Abandon(CURLM* multi, Target& target) {
   target.run.reset();
   // A run dropped by a reload may have reached the vendor: its worst case
   // stays booked, as for any run that ended without usage.
-  auto day = pricing::UtcDay(options_.clock->Wall());
-  if (options_.ledger != nullptr && target.reserved_nano_usd > 0) {
-    pricing::LedgerEntry entry{
-        day, target.spec.vendor.name, target.spec.probe.model, "probe", {}, std::nullopt};
-    entry.usage_missing = true;
-    entry.estimated_cost_nano_usd = target.reserved_nano_usd;
-    options_.ledger->Record(entry);
+  auto now = options_.clock->Wall();
+  if (options_.meter != nullptr) {
+    options_.meter->Abandon(target.spec.vendor.name, target.spec.probe.model, "probe",
+                            target.reserved_nano_usd, now);
   }
-  budget_.Release(day, target.reserved_nano_usd, target.reserved_nano_usd, false);
-  if (options_.observer != nullptr) {
-    options_.observer->OnAbandoned(target.spec, target.reserved_nano_usd);
-  }
+  budget_.Release(pricing::UtcDay(now), target.reserved_nano_usd, target.reserved_nano_usd, false);
   target.reserved_nano_usd = 0;
 }
 
@@ -236,55 +231,49 @@ std::optional<ProbeResult> ProbeScheduler::Reserve(const ProbeSpec& spec, int64_
 
 namespace {
 
-// Why the vendor may have billed a run whose usage we do not have, or nullopt
-// when it cannot have (nothing sent, or an error status, which vendors do not
-// bill).
-std::optional<std::string> UsageMissingReason(const ProbeResult& result) {
-  if (!result.sent || !result.request_written || result.usage_present) return std::nullopt;
-  const bool no_status = result.http_status == 0;
-  const bool ok_status = result.http_status >= 200 && result.http_status < 300;
-  if (!no_status && !ok_status) return std::nullopt;
+// How a run ended, for the meter's "billed without usage" rule.
+meter::Ending EndingOf(const ProbeResult& result) {
   switch (result.failure) {
     case ProbeFailure::kTimeout:
-      return "timeout";
+      return meter::Ending::kTimeout;
     case ProbeFailure::kConnect:
     case ProbeFailure::kTls:
-      return "upstream_reset";
+      return meter::Ending::kUpstreamReset;
     default:
-      return "not_reported";
+      return meter::Ending::kComplete;
   }
 }
 
 }  // namespace
 
 void ProbeScheduler::Complete(const ProbeSpec& spec, ProbeResult& result, int64_t reserved) {
-  auto day = pricing::UtcDay(result.started_at);
-  int64_t charged = 0;
-  if (result.sent && result.usage_present) {
+  if (result.sent && options_.meter != nullptr) {
+    meter::Exchange exchange;
+    exchange.vendor = spec.vendor.name;
+    exchange.model = spec.probe.model;
+    exchange.price_table = spec.vendor.price_table;
+    exchange.source = "probe";
+    exchange.endpoint = std::string(wire::DialectFor(spec.vendor.api).endpoint);
+    exchange.started_at = result.started_at;
+    exchange.http_status = result.http_status;
+    exchange.duration_seconds = result.timings.total;
+    exchange.ttft_seconds = result.timings.first_token;
+    exchange.output_tokens_per_second = result.output_tokens_per_second;
+    exchange.request_written = result.request_written;
+    exchange.usage_present = result.usage_present;
+    exchange.usage = result.usage;
+    exchange.ending = EndingOf(result);
+    exchange.worst_case_nano_usd = reserved;
     auto prices = Prices();
-    const pricing::PriceRow* row =
-        prices ? prices->Find(spec.vendor.price_table, spec.probe.model, result.started_at)
-               : nullptr;
-    if (row != nullptr) result.cost_nano_usd = pricing::CostNanoUsd(*row, result.usage);
-    charged = result.cost_nano_usd.value_or(0);
-    if (options_.ledger != nullptr) {
-      options_.ledger->Record(
-          {day, spec.vendor.name, spec.probe.model, "probe", result.usage, result.cost_nano_usd});
-    }
-  } else if ((result.usage_missing_reason = UsageMissingReason(result))) {
-    // The request reached the vendor and may be billed: its worst case is
-    // booked (apart from exact costs), for the budget and across restarts.
-    result.estimated_cost_nano_usd = reserved;
-    charged = reserved;
-    if (options_.ledger != nullptr) {
-      pricing::LedgerEntry entry{day, spec.vendor.name, spec.probe.model, "probe",
-                                 {},  std::nullopt};
-      entry.usage_missing = true;
-      entry.estimated_cost_nano_usd = reserved;
-      options_.ledger->Record(entry);
-    }
+    meter::Booking booking = options_.meter->Finish(exchange, prices.get());
+    result.cost_nano_usd = booking.cost_nano_usd;
+    result.usage_missing_reason = booking.usage_missing_reason;
+    result.estimated_cost_nano_usd = booking.estimated_cost_nano_usd;
+    budget_.Release(pricing::UtcDay(result.started_at), reserved, booking.charged_nano_usd,
+                    result.on_demand);
+  } else if (result.sent) {
+    budget_.Release(pricing::UtcDay(result.started_at), reserved, 0, result.on_demand);
   }
-  if (result.sent) budget_.Release(day, reserved, charged, result.on_demand);
   if (options_.observer != nullptr) options_.observer->OnResult(spec, result);
 }
 
@@ -304,7 +293,7 @@ void ProbeScheduler::StartRun(CURLM* multi, Target& target,
   }
   target.reserved_nano_usd = reserved;
   target.delay_seconds = delay;
-  if (options_.observer != nullptr) options_.observer->OnStart(target.spec);
+  if (options_.meter != nullptr) options_.meter->Started(target.spec.vendor.name);
   target.run = std::make_unique<ChatProbeRun>(target.spec, *options_.clock, NewNonce());
   curl_multi_add_handle(multi, target.run->easy());
 }
@@ -404,7 +393,7 @@ std::expected<ProbeResult, ProbeScheduler::RunNowError> ProbeScheduler::RunNow(
     Complete(spec, *skipped, 0);
     return *skipped;
   }
-  if (options_.observer != nullptr) options_.observer->OnStart(spec);
+  if (options_.meter != nullptr) options_.meter->Started(spec.vendor.name);
   ChatProbeRun run(spec, *options_.clock, NewNonce());
   run.SetTimeout(std::min(std::max(timeout, kMinOnDemandTimeout), spec.probe.timeout));
   CURLM* multi = curl_multi_init();

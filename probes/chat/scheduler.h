@@ -9,8 +9,9 @@
 // changes and removes targets without disturbing the others; a removed
 // target's run in flight is abandoned and reports nothing.
 //
-// Every run is priced, recorded in the ledger as source "probe", and checked
-// against the daily probe budget first: a run whose worst case (prompt plus
+// Every run is metered (meter/meter.h: priced, booked in the ledger as source
+// "probe", counted in the traffic series) and checked against the daily probe
+// budget first: a run whose worst case (prompt plus
 // max_tokens at the model's price) would cross what is left of today's budget
 // is skipped with reason budget_exhausted.
 
@@ -27,6 +28,7 @@
 #include <thread>
 #include <vector>
 
+#include "meter/meter.h"
 #include "pricing/ledger.h"
 #include "pricing/price_book.h"
 #include "probes/chat/chat_probe.h"
@@ -35,18 +37,12 @@
 
 namespace llm_exporter::probes {
 
-// Receives results, on the scheduler's thread (scheduled runs) or the
-// caller's (RunNow).
+// Receives results (already metered: priced, booked, counted), on the
+// scheduler's thread (scheduled runs) or the caller's (RunNow).
 class ProbeObserver {
  public:
   virtual ~ProbeObserver() = default;
-  // A request is about to be sent; exactly one OnResult or OnAbandoned follows.
-  virtual void OnStart(const ProbeSpec& /*spec*/) {}
   virtual void OnResult(const ProbeSpec& spec, const ProbeResult& result) = 0;
-  // A run in flight was dropped (its target was changed or removed by a
-  // reload, or the exporter stops); it may have been billed, so its worst
-  // case, `booked_nano_usd`, was booked in the ledger like a run without usage.
-  virtual void OnAbandoned(const ProbeSpec& /*spec*/, int64_t /*booked_nano_usd*/) {}
 };
 
 // Today's probe spend against the daily limit: a hard cap on what the vendor
@@ -88,7 +84,8 @@ class ProbeScheduler {
  public:
   struct Options {
     const Clock* clock = nullptr;
-    pricing::Ledger* ledger = nullptr;  // may be null in tests
+    pricing::Ledger* ledger = nullptr;  // the budget's spend; may be null in tests
+    meter::Meter* meter = nullptr;      // books every run; may be null in tests
     ProbeObserver* observer = nullptr;
   };
 

@@ -22,8 +22,7 @@ struct Fixture {
   // The synthetic failures would log thousands of lines.
   Fixture() { config::Log().Configure(config::LogLevel::kError, config::LogFormat::kLogfmt); }
   prometheus::Registry registry;
-  exporter::TrafficMetrics traffic;
-  exporter::ProbeStore store{registry, traffic};
+  exporter::ProbeStore store{registry};
   std::shared_ptr<config::Config> config = std::make_shared<config::Config>();
   std::chrono::system_clock::time_point now = std::chrono::system_clock::now();
 

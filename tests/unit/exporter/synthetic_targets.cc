@@ -45,7 +45,6 @@ void FeedDay(exporter::ProbeStore& store, const std::vector<probes::ProbeSpec>& 
       r.timings.total = 0.2 + 0.001 * static_cast<double>((i * 7 + static_cast<int>(t)) % 300);
       r.timings.first_token = r.timings.total / 2;
       r.output_tokens_per_second = 50;
-      store.OnStart(specs[t]);
       store.OnResult(specs[t], r);
     }
   }

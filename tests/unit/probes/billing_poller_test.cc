@@ -22,7 +22,7 @@
 #include <thread>
 #include <vector>
 
-#include "tests/unit/probes/testdata.h"
+#include "tests/unit/wire/testdata.h"
 
 // BOOST_TEST prints optional values (same definition in every billing test).
 namespace boost::test_tools::tt_detail {

@@ -1,0 +1,93 @@
+#include "wire/request_body.h"
+
+#include <boost/test/unit_test.hpp>
+#include <string>
+
+namespace llm_exporter::wire {
+namespace {
+
+BOOST_AUTO_TEST_SUITE(request_body)
+
+BOOST_AUTO_TEST_CASE(model_and_flags) {
+  const std::string body =
+      R"({"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}],"stream":true,)"
+      R"("stream_options":{"include_usage":true}})";
+  BOOST_TEST((ModelFromRequestBody(body) == "gpt-4o-mini"));
+  BOOST_TEST(StreamRequested(body));
+  BOOST_TEST(IncludeUsageRequested(body));
+  const auto info = InspectRequestBody(body);
+  BOOST_REQUIRE(info.has_value());
+  BOOST_TEST(info->model == "gpt-4o-mini");
+  BOOST_TEST(info->stream);
+  BOOST_TEST(info->include_usage);
+}
+
+BOOST_AUTO_TEST_CASE(absent_or_odd_values) {
+  BOOST_TEST(!ModelFromRequestBody(R"({"messages":[]})").has_value());
+  BOOST_TEST(!ModelFromRequestBody(R"({"model":5})").has_value());
+  BOOST_TEST(!ModelFromRequestBody("not json").has_value());
+  BOOST_TEST(!ModelFromRequestBody(R"(["model"])").has_value());
+  BOOST_TEST(!ModelFromRequestBody("").has_value());
+  BOOST_TEST(!StreamRequested(R"({"stream":"true"})"));
+  BOOST_TEST(!StreamRequested(R"({"stream":false})"));
+  BOOST_TEST(!StreamRequested("{"));
+  BOOST_TEST(!IncludeUsageRequested(R"({"stream_options":{"include_usage":false}})"));
+  BOOST_TEST(!IncludeUsageRequested(R"({"stream_options":null})"));
+  BOOST_TEST(!IncludeUsageRequested(R"({"include_usage":true})"));
+  BOOST_TEST(!InspectRequestBody("[]").has_value());
+  const auto info = InspectRequestBody("{}");
+  BOOST_REQUIRE(info.has_value());
+  BOOST_TEST(info->model == "");
+}
+
+BOOST_AUTO_TEST_CASE(add_include_usage_edits_only_what_it_must) {
+  struct Case {
+    std::string in;
+    std::string out;
+  };
+  const Case cases[] = {
+      {R"({"model":"m","stream":true})",
+       R"({"stream_options":{"include_usage":true},"model":"m","stream":true})"},
+      {"{}", R"({"stream_options":{"include_usage":true}})"},
+      {" { } ", R"( {"stream_options":{"include_usage":true} } )"},
+      {R"({"model":"m","stream_options":{}})",
+       R"({"model":"m","stream_options":{"include_usage":true}})"},
+      {R"({"stream_options":{"x":1},"t":1.0e+2})",
+       R"({"stream_options":{"include_usage":true,"x":1},"t":1.0e+2})"},
+      {R"({"stream_options":{"include_usage":false},"a":[1,{"include_usage":false}]})",
+       R"({"stream_options":{"include_usage":true},"a":[1,{"include_usage":false}]})"},
+      {R"({"stream_options":{"include_usage" : null }})",
+       R"({"stream_options":{"include_usage" : true }})"},
+      {R"({"stream_options":null,"n":123456789012345678901234567890})",
+       R"({"stream_options":{"include_usage":true},"n":123456789012345678901234567890})"},
+      {R"({"stream_options":{"include_usage":true}})",
+       R"({"stream_options":{"include_usage":true}})"},
+      {R"({"meta":{"stream_options":{"include_usage":false}}})",
+       R"({"stream_options":{"include_usage":true},"meta":{"stream_options":{"include_usage":false}}})"},
+  };
+  for (const Case& c : cases) {
+    const auto out = AddIncludeUsage(c.in);
+    BOOST_TEST_CONTEXT(c.in) {
+      BOOST_REQUIRE(out.has_value());
+      BOOST_TEST(*out == c.out);
+      BOOST_TEST(IncludeUsageRequested(*out));
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(add_include_usage_refuses_what_it_cannot_edit_safely) {
+  for (const char* body :
+       {"", "[]", "\"x\"", "{", R"({"stream_options":"yes"})", R"({"stream_options":[]})",
+        R"({"stream_options":{"include_usage":"true"}})",
+        R"({"stream_options":{"include_usage":1}})", R"({"stream_options":{},"stream_options":{}})",
+        R"({"stream_options":{"include_usage":false,"include_usage":true}})", "{} {}"}) {
+    BOOST_TEST_CONTEXT(body) { BOOST_TEST(!AddIncludeUsage(body).has_value()); }
+  }
+  BOOST_TEST(!AddIncludeUsage(std::string("{}\0{}", 5)).has_value());
+  BOOST_TEST(!AddIncludeUsage(std::string(10000, '[')).has_value());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace
+}  // namespace llm_exporter::wire

@@ -1,0 +1,36 @@
+#pragma once
+
+// Helpers for unit_wire and unit_probes: recorded bodies from testdata/ and feeding SSE text
+// through the parser in chunks of a chosen size.
+
+#include <cstddef>
+#include <ostream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "wire/sse_parser.h"
+#include "wire/wire_error.h"
+
+namespace llm_exporter::wire {
+// Lets BOOST_TEST print reasons (found by ADL).
+std::ostream& operator<<(std::ostream& out, FailureReason reason);
+}  // namespace llm_exporter::wire
+
+namespace llm_exporter::testing {
+
+// An SSE event as the parser would produce it.
+wire::SseEvent MakeEvent(std::string_view data, std::string_view name = "");
+
+// The file's bytes; fails the test if it cannot be read.
+std::string ReadTestdata(std::string_view name);
+
+// Every complete event of `text`, fed `chunk_size` bytes at a time (0: all at
+// once). `mid_event` receives the parser's MidEvent() at the end.
+std::vector<wire::SseEvent> ParseSseChunked(std::string_view text, size_t chunk_size,
+                                            bool* mid_event = nullptr);
+
+// Rewrites every "\n" as `line_ending`.
+std::string WithLineEndings(std::string_view text, std::string_view line_ending);
+
+}  // namespace llm_exporter::testing

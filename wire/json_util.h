@@ -1,0 +1,55 @@
+#pragma once
+
+// Internal to wire/: defensive RapidJSON access. Every reader checks the
+// JSON type before touching a value, so hostile or truncated vendor bodies can
+// only produce an error value, never an assertion or undefined behaviour.
+
+#include <rapidjson/document.h>
+
+#include <cstdint>
+#include <expected>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace llm_exporter::wire::internal {
+
+// Vendor bodies nest about six levels deep; RapidJSON's default parser is
+// recursive, so deeper input is refused before parsing to bound stack use.
+inline constexpr int kMaxJsonDepth = 64;
+
+// Parses `text` with kParseDefaultFlags into `doc`. The error names the
+// RapidJSON error and offset (never echoes the body).
+std::expected<void, std::string> ParseJson(std::string_view text, rapidjson::Document& doc);
+
+// True if no array/object in `text` nests deeper than `max_depth`. Strings
+// are skipped, so brackets inside them do not count.
+bool WithinNestingDepth(std::string_view text, int max_depth);
+
+// `object[name]` if `object` is an object that has the member, else nullptr.
+const rapidjson::Value* Member(const rapidjson::Value& object, std::string_view name);
+// Like Member but only returns objects.
+const rapidjson::Value* ObjectMember(const rapidjson::Value& object, std::string_view name);
+// The member as a string if it is one.
+std::optional<std::string_view> StringMember(const rapidjson::Value& object, std::string_view name);
+bool IsNullOrAbsent(const rapidjson::Value& object, std::string_view name);
+
+// One reply's token count above this is nonsense (context windows hold a few
+// million tokens): such a reply is invalid, and its run is booked at its worst
+// case instead. It keeps every sum made downstream far from int64 overflow.
+inline constexpr int64_t kMaxTokenCount = 100'000'000;
+
+// A token count: absent or null gives nullopt; an integer in [0, 1e8] (an
+// integral double such as 8.0 is accepted) gives its value; anything else is
+// an error naming the field.
+std::expected<std::optional<int64_t>, std::string> CountMember(const rapidjson::Value& object,
+                                                               std::string_view name);
+
+// Makes vendor text safe for a log line: control characters become spaces,
+// invalid UTF-8 becomes '?', API-key-looking words become <secret>, and the
+// result is cut at a code point boundary to at most `max_bytes` plus "...".
+std::string ForLog(std::string_view text, size_t max_bytes);
+
+std::string_view TrimWhitespace(std::string_view text);
+
+}  // namespace llm_exporter::wire::internal
