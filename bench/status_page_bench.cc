@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "config/log.h"
+#include "base/log.h"
 #include "exporter/gzip.h"
 #include "exporter/status_page.h"
 #include "tests/unit/exporter/synthetic_targets.h"
@@ -33,7 +33,7 @@ int main(int argc, char** argv) {
   }
   if (!positional.empty()) targets = std::max(1, std::atoi(positional[0].c_str()));
   if (positional.size() > 1) renders = std::max(1, std::atoi(positional[1].c_str()));
-  config::Log().Configure(config::LogLevel::kError, config::LogFormat::kLogfmt);
+  base::Log().Configure(base::LogLevel::kError, base::LogFormat::kLogfmt);
 
   prometheus::Registry registry;
   exporter::ProbeStore store(registry);

@@ -13,6 +13,9 @@
 #include <sstream>
 #include <tuple>
 
+#include "base/decimal.h"
+#include "base/regex.h"
+#include "base/toml_names.h"
 #include "config/config.h"
 #include "config/values.h"
 
@@ -40,31 +43,6 @@ std::optional<std::string> FileProblem(const std::string& path) {
     return std::string("is not readable: ") + std::strerror(errno);
   }
   return std::nullopt;
-}
-
-std::string TypeName(toml::node_type type) {
-  switch (type) {
-    case toml::node_type::table:
-      return "a table";
-    case toml::node_type::array:
-      return "an array";
-    case toml::node_type::string:
-      return "a string";
-    case toml::node_type::integer:
-      return "an integer";
-    case toml::node_type::floating_point:
-      return "a float";
-    case toml::node_type::boolean:
-      return "a boolean";
-    case toml::node_type::date:
-      return "a date";
-    case toml::node_type::time:
-      return "a time";
-    case toml::node_type::date_time:
-      return "a date-time";
-    default:
-      return "nothing";
-  }
 }
 
 // Collects diagnostics for one file.
@@ -117,7 +95,8 @@ class TableReader {
     const toml::node* node = Get(key, required);
     if (node == nullptr) return std::nullopt;
     if (auto value = node->value_exact<T>()) return *value;
-    Error(key, "expected " + TypeName(want) + ", got " + TypeName(node->type()));
+    Error(key,
+          "expected " + base::TomlTypeName(want) + ", got " + base::TomlTypeName(node->type()));
     return std::nullopt;
   }
 
@@ -172,9 +151,9 @@ class TableReader {
     if (auto i = node->value_exact<int64_t>()) {
       nano = ParseDecimalNanoUsd(std::to_string(*i));
     } else if (auto d = node->value_exact<double>()) {
-      nano = ParseDecimalNanoUsd(ShortestDecimal(*d));
+      nano = ParseDecimalNanoUsd(base::ShortestDecimal(*d));
     } else {
-      Error(key, "expected a number, got " + TypeName(node->type()));
+      Error(key, "expected a number, got " + base::TomlTypeName(node->type()));
       return std::nullopt;
     }
     if (!nano) {
@@ -202,7 +181,7 @@ class TableReader {
     if (node == nullptr) return std::nullopt;
     const toml::array* array = node->as_array();
     if (array == nullptr) {
-      Error(key, "expected an array of strings, got " + TypeName(node->type()));
+      Error(key, "expected an array of strings, got " + base::TomlTypeName(node->type()));
       return std::nullopt;
     }
     std::vector<std::string> out;
@@ -212,7 +191,7 @@ class TableReader {
         out.push_back(*s);
       } else {
         diags_.Add(item.source(), Path(key) + "[" + std::to_string(i) + "]",
-                   "expected a string, got " + TypeName(item.type()));
+                   "expected a string, got " + base::TomlTypeName(item.type()));
       }
     }
     return out;
@@ -221,7 +200,7 @@ class TableReader {
     const toml::node* node = Get(key, false);
     if (node == nullptr) return nullptr;
     if (const toml::table* t = node->as_table()) return t;
-    Error(key, "expected a table, got " + TypeName(node->type()));
+    Error(key, "expected a table, got " + base::TomlTypeName(node->type()));
     return nullptr;
   }
   // [[key]] arrays of tables; each element's path is key[i].
@@ -231,8 +210,8 @@ class TableReader {
     if (node == nullptr) return out;
     const toml::array* array = node->as_array();
     if (array == nullptr) {
-      Error(key,
-            "expected an array of tables ([[" + Path(key) + "]]), got " + TypeName(node->type()));
+      Error(key, "expected an array of tables ([[" + Path(key) + "]]), got " +
+                     base::TomlTypeName(node->type()));
       return out;
     }
     for (size_t i = 0; i < array->size(); ++i) {
@@ -241,7 +220,7 @@ class TableReader {
         out.emplace_back(t, path);
       } else {
         diags_.Add(array->get(i)->source(), path,
-                   "expected a table, got " + TypeName(array->get(i)->type()));
+                   "expected a table, got " + base::TomlTypeName(array->get(i)->type()));
       }
     }
     return out;
@@ -463,19 +442,9 @@ void ReadVendor(TableReader& reader, const LoadContext& ctx, Config& config) {
   config.vendors.push_back(std::move(vendor));
 }
 
-// std::regex has no inline flags; "(?i)" at the start is the one we support.
 std::optional<std::string> CheckRegex(const std::string& pattern) {
-  std::string body = pattern;
-  auto flags = std::regex::ECMAScript;
-  if (body.rfind("(?i)", 0) == 0) {
-    body = body.substr(4);
-    flags |= std::regex::icase;
-  }
-  try {
-    std::regex re(body, flags);
-  } catch (const std::regex_error& e) {
-    return std::string(e.what());
-  }
+  auto re = base::CompilePattern(pattern);
+  if (!re) return re.error();
   return std::nullopt;
 }
 
@@ -576,30 +545,6 @@ void ReadProxy(TableReader& reader, const LoadContext& ctx, Config& config) {
 }
 
 }  // namespace
-
-std::ostream& operator<<(std::ostream& out, const Secret&) { return out << "<secret>"; }
-
-std::string Secret::Redact(std::string text) const {
-  if (value_.empty()) return text;
-  for (size_t at = text.find(value_); at != std::string::npos; at = text.find(value_, at)) {
-    text.replace(at, value_.size(), "<secret>");
-    at += 8;
-  }
-  // Text cut short for a log line may end inside the key: a tail (before a
-  // "..." marking the cut) that is the start of the key is a key too.
-  constexpr std::string_view kEllipsis = "...";
-  size_t end = text.size();
-  if (std::string_view(text).ends_with(kEllipsis)) end -= kEllipsis.size();
-  constexpr size_t kMinTail = 4;
-  for (size_t length = std::min(end, value_.size() - 1); length >= kMinTail; --length) {
-    if (std::string_view(text).substr(end - length, length) ==
-        std::string_view(value_).substr(0, length)) {
-      text.replace(end - length, length, "<secret>");
-      break;
-    }
-  }
-  return text;
-}
 
 std::string_view ToString(WireApi api) { return api == WireApi::kOpenAi ? "openai" : "anthropic"; }
 
@@ -735,7 +680,8 @@ std::expected<WebConfig, std::vector<Diagnostic>> LoadWebConfigFile(const std::s
       std::string key_path = "basic_auth_users." + std::string(user.str());
       auto hash = node.value_exact<std::string>();
       if (!hash) {
-        diags.Add(node.source(), key_path, "expected a string, got " + TypeName(node.type()));
+        diags.Add(node.source(), key_path,
+                  "expected a string, got " + base::TomlTypeName(node.type()));
       } else if (hash->rfind("$2", 0) != 0) {
         diags.Add(node.source(), key_path,
                   "not a bcrypt hash (it must start with $2a$, $2b$ or $2y$)");

@@ -4,6 +4,8 @@
 #include <charconv>
 #include <limits>
 
+#include "base/decimal.h"
+
 namespace llm_exporter::config {
 
 std::optional<Duration> ParseDuration(std::string_view text) {
@@ -60,54 +62,9 @@ std::string FormatDuration(Duration duration) {
 }
 
 std::optional<int64_t> ParseDecimalNanoUsd(std::string_view text) {
-  if (text.empty()) return std::nullopt;
-  bool negative = false;
-  if (text.front() == '-' || text.front() == '+') {
-    negative = text.front() == '-';
-    text.remove_prefix(1);
-  }
-  // Scientific notation from a shortest-round-trip double ("2e-06").
-  int exponent = 0;
-  if (auto e = text.find_first_of("eE"); e != std::string_view::npos) {
-    auto [ptr, ec] = std::from_chars(text.data() + e + 1 + (text[e + 1] == '+' ? 1 : 0),
-                                     text.data() + text.size(), exponent);
-    if (ec != std::errc() || ptr != text.data() + text.size()) return std::nullopt;
-    text = text.substr(0, e);
-  }
-  std::string digits;
-  int decimals = 0;
-  bool seen_point = false;
-  for (char c : text) {
-    if (c == '.' && !seen_point) {
-      seen_point = true;
-    } else if (c >= '0' && c <= '9') {
-      digits += c;
-      if (seen_point) ++decimals;
-    } else if (c != '_') {
-      return std::nullopt;
-    }
-  }
-  if (digits.empty()) return std::nullopt;
-  int scale = 9 - decimals + exponent;  // value = digits * 10^(scale) nano
-  __int128 value = 0;
-  for (char c : digits) {
-    value = value * 10 + (c - '0');
-    if (value > (static_cast<__int128>(1) << 100)) return std::nullopt;
-  }
-  for (; scale > 0; --scale) value *= 10;
-  for (; scale < 0; ++scale) {
-    if (value % 10 != 0) return std::nullopt;  // finer than a nano-dollar
-    value /= 10;
-  }
-  if (value > std::numeric_limits<int64_t>::max()) return std::nullopt;
-  return negative ? -static_cast<int64_t>(value) : static_cast<int64_t>(value);
-}
-
-std::string ShortestDecimal(double value) {
-  std::array<char, 64> buffer{};
-  auto [ptr, ec] = std::to_chars(buffer.data(), buffer.data() + buffer.size(), value);
-  if (ec != std::errc()) return "nan";
-  return std::string(buffer.data(), ptr);
+  auto nano = base::ScaleSignedDecimal(text, 9, base::Rounding::kExact);
+  if (!nano) return std::nullopt;
+  return *nano;
 }
 
 }  // namespace llm_exporter::config

@@ -18,8 +18,5 @@ std::string FormatDuration(Duration duration);
 // A decimal number of dollars ("1.25", "0.000002", "3") as exact nano-USD;
 // nullopt when it has more than nine decimals or overflows.
 std::optional<int64_t> ParseDecimalNanoUsd(std::string_view text);
-// The shortest decimal text that reads back as `value`, for TOML floats whose
-// source text toml++ does not keep.
-std::string ShortestDecimal(double value);
 
 }  // namespace llm_exporter::config

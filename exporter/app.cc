@@ -9,7 +9,7 @@
 #include <set>
 #include <sstream>
 
-#include "config/log.h"
+#include "base/log.h"
 #include "config/values.h"
 #include "config/web_config.h"
 #include "exporter/exposition.h"

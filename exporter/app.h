@@ -29,7 +29,7 @@
 #include "pricing/price_book.h"
 #include "probes/billing/billing_poller.h"
 #include "probes/chat/scheduler.h"
-#include "probes/clock.h"
+#include "base/clock.h"
 
 namespace llm_exporter::exporter {
 
@@ -77,7 +77,7 @@ class App {
   prometheus::Gauge* reload_success_ = nullptr;
   prometheus::Gauge* reload_timestamp_ = nullptr;
 
-  probes::SystemClock clock_;
+  base::SystemClock clock_;
   meter::TrafficMetrics traffic_;
   std::unique_ptr<meter::Meter> meter_;
   std::unique_ptr<ProbeStore> store_;

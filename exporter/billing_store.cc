@@ -1,6 +1,6 @@
 #include "exporter/billing_store.h"
 
-#include "config/log.h"
+#include "base/log.h"
 #include "exporter/exposition.h"
 #include "exporter/reconciliation.h"
 #include "pricing/cost.h"

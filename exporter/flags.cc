@@ -1,6 +1,6 @@
 #include "exporter/flags.h"
 
-#include "config/log.h"
+#include "base/log.h"
 #include "exporter/version.h"
 
 namespace llm_exporter::exporter {
@@ -85,11 +85,11 @@ std::expected<Flags, std::string> ParseFlags(const std::vector<std::string>& arg
     }
   }
   if (flags.listen_addresses.empty()) flags.listen_addresses.push_back(":10027");
-  if (!config::ParseLogLevel(flags.log_level)) {
+  if (!base::ParseLogLevel(flags.log_level)) {
     return std::unexpected("invalid --log.level \"" + flags.log_level +
                            "\" (expected debug, info, warn or error)");
   }
-  if (!config::ParseLogFormat(flags.log_format)) {
+  if (!base::ParseLogFormat(flags.log_format)) {
     return std::unexpected("invalid --log.format \"" + flags.log_format +
                            "\" (expected logfmt or json)");
   }

@@ -17,7 +17,7 @@
 #include <sstream>
 #include <thread>
 
-#include "config/log.h"
+#include "base/log.h"
 #include "exporter/gzip.h"
 
 namespace llm_exporter::exporter {

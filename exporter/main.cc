@@ -15,7 +15,7 @@
 #include <thread>
 
 #include "config/config.h"
-#include "config/log.h"
+#include "base/log.h"
 #include "exporter/app.h"
 #include "exporter/flags.h"
 #include "exporter/version.h"
@@ -91,8 +91,8 @@ int main(int argc, char** argv) {
     std::cout << llm_exporter::exporter::VersionText();
     return 0;
   }
-  llm_exporter::config::Log().Configure(*llm_exporter::config::ParseLogLevel(flags->log_level),
-                                        *llm_exporter::config::ParseLogFormat(flags->log_format));
+  llm_exporter::base::Log().Configure(*llm_exporter::base::ParseLogLevel(flags->log_level),
+                                        *llm_exporter::base::ParseLogFormat(flags->log_format));
   if (flags->config_check) return CheckConfig(*flags);
 
   // Signals are taken synchronously by this thread; every thread started

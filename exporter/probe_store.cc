@@ -4,7 +4,7 @@
 
 #include <sstream>
 
-#include "config/log.h"
+#include "base/log.h"
 #include "exporter/exposition.h"
 #include "meter/traffic_metrics.h"
 

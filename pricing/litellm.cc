@@ -7,7 +7,7 @@
 #include <optional>
 #include <utility>
 
-#include "pricing/decimal.h"
+#include "base/decimal.h"
 #include "pricing/price_file.h"
 
 namespace llm_exporter::pricing {
@@ -62,16 +62,16 @@ class EntryReader {
     } else if (value.IsUint64()) {
       text = std::to_string(value.GetUint64());
     } else {
-      text = ShortestDecimal(value.GetDouble());
+      text = base::ShortestDecimal(value.GetDouble());
     }
-    const auto nano =
-        ScaleDecimal(text, kPerTokenToNanoPerMillion, Rounding::kHalfEven, kMaxPriceNano);
+    const auto nano = base::ScaleDecimal(text, kPerTokenToNanoPerMillion, base::Rounding::kHalfEven,
+                                         kMaxPriceNano);
     if (nano) return *nano;
     switch (nano.error()) {
-      case DecimalError::kNegative:
+      case base::DecimalError::kNegative:
         Error(field, "must not be negative, got " + text);
         break;
-      case DecimalError::kTooLarge:
+      case base::DecimalError::kTooLarge:
         Error(field, "too large, got " + text);
         break;
       default:

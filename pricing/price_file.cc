@@ -11,7 +11,8 @@
 #include <string_view>
 #include <tuple>
 
-#include "pricing/decimal.h"
+#include "base/decimal.h"
+#include "base/toml_names.h"
 
 namespace llm_exporter::pricing {
 namespace {
@@ -29,31 +30,6 @@ bool IsKnownKey(std::string_view key) {
     if (key.starts_with("long_context_") && key.substr(13) == price) return true;
   }
   return false;
-}
-
-std::string_view TypeName(const toml::node& node) {
-  switch (node.type()) {
-    case toml::node_type::table:
-      return "a table";
-    case toml::node_type::array:
-      return "an array";
-    case toml::node_type::string:
-      return "a string";
-    case toml::node_type::integer:
-      return "an integer";
-    case toml::node_type::floating_point:
-      return "a float";
-    case toml::node_type::boolean:
-      return "a boolean";
-    case toml::node_type::date:
-      return "a local date";
-    case toml::node_type::time:
-      return "a local time";
-    case toml::node_type::date_time:
-      return "a date-time";
-    default:
-      return "nothing";
-  }
 }
 
 // Maps toml++ source positions (1-based lines, 1-based columns counted in code
@@ -112,7 +88,7 @@ std::string FloatText(const toml::node& node, double value, const SourceText& so
       return text;
     }
   }
-  return ShortestDecimal(value);
+  return base::ShortestDecimal(value);
 }
 
 struct Location {
@@ -155,8 +131,8 @@ class FileParser {
       }
       const toml::array* array = node.as_array();
       if (array == nullptr) {
-        Add(node.source().begin,
-            "price: expected an array of tables ([[price]]), got " + std::string(TypeName(node)));
+        Add(node.source().begin, "price: expected an array of tables ([[price]]), got " +
+                                     base::TomlTypeName(node.type()));
         continue;
       }
       for (size_t index = 0; index < array->size(); ++index) {
@@ -166,7 +142,7 @@ class FileParser {
           ParseRow(*row, index, path);
         } else {
           Add(element.source().begin,
-              path + ": expected a table, got " + std::string(TypeName(element)));
+              path + ": expected a table, got " + base::TomlTypeName(element.type()));
         }
       }
     }
@@ -197,7 +173,7 @@ class FileParser {
   void WrongType(const toml::node& node, const std::string& path, std::string_view key,
                  std::string_view expected) {
     Error(node.source().begin, path, key,
-          "expected " + std::string(expected) + ", got " + std::string(TypeName(node)));
+          "expected " + std::string(expected) + ", got " + base::TomlTypeName(node.type()));
   }
 
   std::optional<std::string> String(const toml::table& row, const std::string& path,
@@ -239,21 +215,21 @@ class FileParser {
       ok = false;
       return std::nullopt;
     }
-    const auto nano = ScaleDecimal(text, 9, Rounding::kExact, kMaxPriceNano);
+    const auto nano = base::ScaleDecimal(text, 9, base::Rounding::kExact, kMaxPriceNano);
     if (nano) return *nano;
     ok = false;
     switch (nano.error()) {
-      case DecimalError::kNegative:
+      case base::DecimalError::kNegative:
         Error(node->source().begin, path, key, "must not be negative");
         break;
-      case DecimalError::kTooPrecise:
+      case base::DecimalError::kTooPrecise:
         Error(node->source().begin, path, key,
               "more than 9 decimal places (USD per million tokens)");
         break;
-      case DecimalError::kTooLarge:
+      case base::DecimalError::kTooLarge:
         Error(node->source().begin, path, key, "must be at most 1000000 (USD per million tokens)");
         break;
-      case DecimalError::kSyntax:
+      case base::DecimalError::kSyntax:
         Error(node->source().begin, path, key, "not a decimal number: " + text);
         break;
     }

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdlib>
 
+#include "base/enum_names.h"
 #include "pricing/cost.h"
 
 namespace llm_exporter::pricing {
@@ -24,25 +25,10 @@ int64_t InputSide(const Usage& u) {
 }  // namespace
 
 std::string_view VerdictName(Verdict verdict) {
-  switch (verdict) {
-    case Verdict::kMatch:
-      return "match";
-    case Verdict::kCoverage:
-      return "coverage";
-    case Verdict::kPrice:
-      return "price";
-    case Verdict::kCoverageAndPrice:
-      return "coverage+price";
-    case Verdict::kVendorBehind:
-      return "vendor_behind";
-    case Verdict::kLocalOnly:
-      return "local_only";
-    case Verdict::kNoVendorData:
-      return "no_vendor_data";
-    case Verdict::kToppedUp:
-      return "topped_up";
-  }
-  return "no_vendor_data";
+  static constexpr std::array<std::string_view, 8> kNames = {
+      "match",      "coverage",      "price",          "coverage+price",
+      "local_only", "vendor_behind", "no_vendor_data", "topped_up"};
+  return base::EnumName(verdict, kNames, "no_vendor_data");
 }
 
 ReconcileResult Reconcile(const ReconcileInput& in, double tolerance) {

@@ -6,6 +6,7 @@
 #include <cctype>
 #include <cstdio>
 
+#include "base/enum_names.h"
 #include "wire/error_body.h"
 #include "wire/json_util.h"
 
@@ -186,21 +187,9 @@ std::string DescribeNonJsonBody(std::string_view body) {
 }  // namespace internal
 
 std::string_view FailureReasonName(FailureReason reason) {
-  switch (reason) {
-    case FailureReason::kNone:
-      return "none";
-    case FailureReason::kHttp4xx:
-      return "http_4xx";
-    case FailureReason::kHttp429:
-      return "http_429";
-    case FailureReason::kHttp5xx:
-      return "http_5xx";
-    case FailureReason::kAuth:
-      return "auth";
-    case FailureReason::kInvalidResponse:
-      return "invalid_response";
-  }
-  return "invalid_response";
+  static constexpr std::array<std::string_view, 6> kNames = {
+      "none", "http_4xx", "http_429", "http_5xx", "auth", "invalid_response"};
+  return base::EnumName(reason, kNames, "invalid_response");
 }
 
 FailureReason ClassifyHttpStatus(int status) {

@@ -4,81 +4,42 @@
 
 #include <limits>
 
+#include "base/decimal.h"
+
 namespace llm_exporter::probes::billing::internal {
 namespace {
 
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
-// Longer "numbers" are not money or counts; the bound also keeps the digit
-// arithmetic below trivially in range.
+// Longer "numbers" are not money or counts.
 constexpr size_t kMaxNumberText = 64;
-constexpr int kMaxExponent = 1000;
+
+// A JSON number's text (leading zeros tolerated): -?D+(.D+)?([eE][+-]?D+)?
+bool IsNumberText(std::string_view text) {
+  size_t i = text.starts_with('-') ? 1 : 0;
+  auto digits = [&] {
+    const size_t start = i;
+    while (i < text.size() && IsDigit(text[i])) ++i;
+    return i > start;
+  };
+  if (!digits()) return false;
+  if (i < text.size() && text[i] == '.' && (++i, !digits())) return false;
+  if (i < text.size() && (text[i] == 'e' || text[i] == 'E')) {
+    ++i;
+    if (i < text.size() && (text[i] == '+' || text[i] == '-')) ++i;
+    if (!digits()) return false;
+  }
+  return i == text.size();
+}
 
 // text * 10^shift as an integer. Rounds half to even, or (exact) refuses any
 // value that is not an integer.
 std::optional<int64_t> Scale(std::string_view text, int shift, bool exact) {
-  if (text.empty() || text.size() > kMaxNumberText) return std::nullopt;
-  size_t i = 0;
-  const bool negative = text[0] == '-';
-  if (negative) i = 1;
-  std::string digits;
-  const size_t integer_start = i;
-  while (i < text.size() && IsDigit(text[i])) digits += text[i++];
-  if (i == integer_start) return std::nullopt;
-  int fraction_digits = 0;
-  if (i < text.size() && text[i] == '.') {
-    ++i;
-    const size_t fraction_start = i;
-    while (i < text.size() && IsDigit(text[i])) {
-      digits += text[i++];
-      ++fraction_digits;
-    }
-    if (i == fraction_start) return std::nullopt;
-  }
-  int exponent = 0;
-  if (i < text.size() && (text[i] == 'e' || text[i] == 'E')) {
-    ++i;
-    bool exponent_negative = false;
-    if (i < text.size() && (text[i] == '+' || text[i] == '-')) exponent_negative = text[i++] == '-';
-    const size_t exponent_start = i;
-    while (i < text.size() && IsDigit(text[i])) {
-      exponent = exponent * 10 + (text[i++] - '0');
-      if (exponent > kMaxExponent) return std::nullopt;
-    }
-    if (i == exponent_start) return std::nullopt;
-    if (exponent_negative) exponent = -exponent;
-  }
-  if (i != text.size()) return std::nullopt;
-
-  const size_t first_nonzero = digits.find_first_not_of('0');
-  if (first_nonzero == std::string::npos) return 0;
-  digits.erase(0, first_nonzero);
-  // value = digits * 10^scale
-  const int64_t scale = int64_t{exponent} - fraction_digits + shift;
-  const int64_t integer_length = static_cast<int64_t>(digits.size()) + scale;
-  if (integer_length > 19) return std::nullopt;  // >= 10^19 > int64 max
-
-  __int128 magnitude = 0;
-  const size_t kept = static_cast<size_t>(
-      std::max<int64_t>(0, std::min<int64_t>(integer_length, static_cast<int64_t>(digits.size()))));
-  for (size_t k = 0; k < kept; ++k) magnitude = magnitude * 10 + (digits[k] - '0');
-  for (int64_t k = static_cast<int64_t>(digits.size()); k < integer_length; ++k) magnitude *= 10;
-
-  // Digits below the integer: decide the rounding.
-  const std::string_view rest = std::string_view(digits).substr(kept);
-  if (rest.find_first_not_of('0') != std::string_view::npos) {
-    if (exact) return std::nullopt;
-    if (integer_length >= 0) {
-      const char first = rest[0];
-      const bool beyond_half = rest.find_first_not_of('0', 1) != std::string_view::npos;
-      const bool odd = (magnitude % 2) != 0;
-      if (first > '5' || (first == '5' && (beyond_half || odd))) magnitude += 1;
-    }
-    // integer_length < 0: below 0.1 of a unit, rounds to zero.
-  }
-  if (magnitude > std::numeric_limits<int64_t>::max()) return std::nullopt;
-  const auto value = static_cast<int64_t>(magnitude);
-  return negative ? -value : value;
+  if (text.size() > kMaxNumberText || !IsNumberText(text)) return std::nullopt;
+  auto scaled = base::ScaleSignedDecimal(
+      text, shift, exact ? base::Rounding::kExact : base::Rounding::kHalfEven);
+  if (!scaled) return std::nullopt;
+  return *scaled;
 }
 
 std::string FieldError(std::string_view name, std::string_view what) {

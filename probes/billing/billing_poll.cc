@@ -1,5 +1,6 @@
 #include "probes/billing/billing_poll.h"
 
+#include "base/enum_names.h"
 #include "probes/billing/staged_poll.h"
 
 namespace llm_exporter::probes::billing {
@@ -27,29 +28,10 @@ std::string NormaliseBaseUrl(config::BillingKind kind, std::string_view url) {
 }  // namespace
 
 std::string_view PollErrorReasonName(PollErrorReason reason) {
-  switch (reason) {
-    case PollErrorReason::kTimeout:
-      return "timeout";
-    case PollErrorReason::kConnect:
-      return "connect";
-    case PollErrorReason::kTls:
-      return "tls";
-    case PollErrorReason::kHttp4xx:
-      return "http_4xx";
-    case PollErrorReason::kHttp429:
-      return "http_429";
-    case PollErrorReason::kHttp5xx:
-      return "http_5xx";
-    case PollErrorReason::kAuth:
-      return "auth";
-    case PollErrorReason::kInvalidResponse:
-      return "invalid_response";
-    case PollErrorReason::kUnsupported:
-      return "unsupported";
-    case PollErrorReason::kPageCap:
-      return "page_cap";
-  }
-  return "invalid_response";
+  static constexpr std::array<std::string_view, 10> kNames = {
+      "timeout", "connect",          "tls",         "http_4xx", "http_429", "http_5xx",
+      "auth",    "invalid_response", "unsupported", "page_cap"};
+  return base::EnumName(reason, kNames, "invalid_response");
 }
 
 std::optional<std::string_view> DefaultBillingBaseUrl(config::BillingKind kind) {

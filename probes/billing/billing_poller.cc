@@ -5,7 +5,7 @@
 #include <functional>
 #include <utility>
 
-#include "config/log.h"
+#include "base/log.h"
 #include "probes/transport.h"
 
 namespace llm_exporter::probes::billing {

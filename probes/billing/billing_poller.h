@@ -27,10 +27,10 @@
 #include <thread>
 #include <vector>
 
+#include "base/clock.h"
 #include "config/config.h"
 #include "probes/billing/billing_poll.h"
 #include "probes/billing/billing_snapshot.h"
-#include "probes/clock.h"
 
 namespace llm_exporter::probes::billing {
 
@@ -51,7 +51,7 @@ struct BillingTarget {
 class BillingPoller {
  public:
   struct Options {
-    const Clock* clock = nullptr;         // required
+    const base::Clock* clock = nullptr;   // required
     BillingObserver* observer = nullptr;  // may be null
     std::chrono::milliseconds request_timeout{30'000};
     std::chrono::milliseconds first_poll_spread{10'000};

@@ -3,6 +3,8 @@
 #include <random>
 #include <regex>
 
+#include "base/enum_names.h"
+#include "base/regex.h"
 #include "probes/transport.h"
 #include "wire/wire_error.h"
 
@@ -52,47 +54,25 @@ std::string Describe(const wire::WireError& error) {
 
 bool MatchesExpect(const std::string& expect, const std::string& text) {
   if (expect.empty()) return true;
-  std::string pattern = expect;
-  auto flags = std::regex::ECMAScript;
-  if (pattern.rfind("(?i)", 0) == 0) {
-    pattern = pattern.substr(4);
-    flags |= std::regex::icase;
-  }
-  try {
-    return std::regex_search(text.substr(0, kMaxExpectInputBytes), std::regex(pattern, flags));
-  } catch (const std::regex_error&) {
-    return false;  // the config loader rejects invalid patterns
-  }
+  auto re = base::CompilePattern(expect);  // the config loader rejects invalid patterns
+  return re && std::regex_search(text.substr(0, kMaxExpectInputBytes), *re);
 }
 
 }  // namespace
 
 std::string_view ProbeFailureName(ProbeFailure failure) {
-  switch (failure) {
-    case ProbeFailure::kNone:
-      return "none";
-    case ProbeFailure::kTimeout:
-      return "timeout";
-    case ProbeFailure::kConnect:
-      return "connect";
-    case ProbeFailure::kTls:
-      return "tls";
-    case ProbeFailure::kHttp4xx:
-      return "http_4xx";
-    case ProbeFailure::kHttp429:
-      return "http_429";
-    case ProbeFailure::kHttp5xx:
-      return "http_5xx";
-    case ProbeFailure::kAuth:
-      return "auth";
-    case ProbeFailure::kInvalidResponse:
-      return "invalid_response";
-    case ProbeFailure::kContentMismatch:
-      return "content_mismatch";
-    case ProbeFailure::kBudgetExhausted:
-      return "budget_exhausted";
-  }
-  return "none";
+  static constexpr std::array<std::string_view, 11> kNames = {"none",
+                                                              "timeout",
+                                                              "connect",
+                                                              "tls",
+                                                              "http_4xx",
+                                                              "http_429",
+                                                              "http_5xx",
+                                                              "auth",
+                                                              "invalid_response",
+                                                              "content_mismatch",
+                                                              "budget_exhausted"};
+  return base::EnumName(failure, kNames, "none");
 }
 
 std::string ProbeSpec::Fingerprint() const {
@@ -120,7 +100,7 @@ int64_t EstimateInputTokens(const std::string& prompt) {
   return static_cast<int64_t>(prompt.size()) + 8;
 }
 
-ChatProbeRun::ChatProbeRun(const ProbeSpec& spec, const Clock& clock, std::string nonce)
+ChatProbeRun::ChatProbeRun(const ProbeSpec& spec, const base::Clock& clock, std::string nonce)
     : spec_(spec), clock_(clock), stream_(spec.vendor.api) {
   const auto& probe = spec_.probe;
   const auto& vendor = spec_.vendor;
@@ -159,12 +139,12 @@ ChatProbeRun::ChatProbeRun(const ProbeSpec& spec, const Clock& clock, std::strin
 
   start_ = clock_.Monotonic();
   started_at_ = clock_.Wall();
-  config::Log().Write(config::LogLevel::kDebug, __FILE__, __LINE__, "Beginning probe",
-                      {{"target", probe.name},
-                       {"url", url_},
-                       {"stream", probe.stream},
-                       {"timeout", static_cast<int64_t>(probe.timeout.count())}},
-                      &log_);
+  base::Log().Write(base::LogLevel::kDebug, __FILE__, __LINE__, "Beginning probe",
+                    {{"target", probe.name},
+                     {"url", url_},
+                     {"stream", probe.stream},
+                     {"timeout", static_cast<int64_t>(probe.timeout.count())}},
+                    &log_);
 }
 
 ChatProbeRun::~ChatProbeRun() {
@@ -275,19 +255,19 @@ ProbeResult ChatProbeRun::Finish(CURLcode code) {
   result.success = result.failure == ProbeFailure::kNone;
   result.message = spec_.vendor.api_key.Redact(std::move(result.message));
   if (result.success) {
-    config::Log().Write(config::LogLevel::kDebug, __FILE__, __LINE__, "Probe succeeded",
-                        {{"target", result.target},
-                         {"duration_seconds", result.timings.total},
-                         {"status", static_cast<int64_t>(status_)}},
-                        &log_);
+    base::Log().Write(base::LogLevel::kDebug, __FILE__, __LINE__, "Probe succeeded",
+                      {{"target", result.target},
+                       {"duration_seconds", result.timings.total},
+                       {"status", static_cast<int64_t>(status_)}},
+                      &log_);
   } else {
-    config::Log().Write(config::LogLevel::kDebug, __FILE__, __LINE__, "Probe failed",
-                        {{"target", result.target},
-                         {"reason", ProbeFailureName(result.failure)},
-                         {"status", static_cast<int64_t>(status_)},
-                         {"err", result.message},
-                         {"duration_seconds", result.timings.total}},
-                        &log_);
+    base::Log().Write(base::LogLevel::kDebug, __FILE__, __LINE__, "Probe failed",
+                      {{"target", result.target},
+                       {"reason", ProbeFailureName(result.failure)},
+                       {"status", static_cast<int64_t>(status_)},
+                       {"err", result.message},
+                       {"duration_seconds", result.timings.total}},
+                      &log_);
   }
   // A vendor may echo the key back in an error message.
   result.message = spec_.vendor.api_key.Redact(std::move(result.message));
@@ -373,9 +353,9 @@ void ChatProbeRun::ClassifyBody(ProbeResult& result) {
   }
   if (spec_.probe.stream) {
     // Asked for a stream, got a whole reply: valid, but nothing to time per token.
-    config::Log().Write(config::LogLevel::kDebug, __FILE__, __LINE__,
-                        "Vendor answered a streaming request without streaming",
-                        {{"target", spec_.probe.name}}, &log_);
+    base::Log().Write(base::LogLevel::kDebug, __FILE__, __LINE__,
+                      "Vendor answered a streaming request without streaming",
+                      {{"target", spec_.probe.name}}, &log_);
   }
   result.usage = reply->usage;
   result.usage_present = reply->usage_present;

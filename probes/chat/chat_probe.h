@@ -15,9 +15,9 @@
 #include <optional>
 #include <string>
 
-#include "config/log.h"
+#include "base/clock.h"
+#include "base/log.h"
 #include "probes/chat/probe_result.h"
-#include "probes/clock.h"
 #include "probes/transport.h"
 #include "wire/dialect.h"
 #include "wire/openai_chat.h"
@@ -36,7 +36,7 @@ int64_t EstimateInputTokens(const std::string& prompt);
 
 class ChatProbeRun {
  public:
-  ChatProbeRun(const ProbeSpec& spec, const Clock& clock, std::string nonce);
+  ChatProbeRun(const ProbeSpec& spec, const base::Clock& clock, std::string nonce);
   ~ChatProbeRun();
   ChatProbeRun(const ChatProbeRun&) = delete;
   ChatProbeRun& operator=(const ChatProbeRun&) = delete;
@@ -46,7 +46,7 @@ class ChatProbeRun {
   void SetTimeout(std::chrono::milliseconds timeout);
   // Classifies the run once libcurl reports it done with `code`.
   ProbeResult Finish(CURLcode code);
-  config::LogCapture& log() { return log_; }
+  base::LogCapture& log() { return log_; }
 
  private:
   static size_t OnData(char* data, size_t size, size_t count, void* self);
@@ -58,7 +58,7 @@ class ChatProbeRun {
   void ClassifyBody(ProbeResult& result);
 
   ProbeSpec spec_;
-  const Clock& clock_;
+  const base::Clock& clock_;
   CURL* easy_ = nullptr;
   curl_slist* headers_ = nullptr;
   VendorTransport transport_;
@@ -77,7 +77,7 @@ class ChatProbeRun {
   wire::SseParser sse_;
   wire::StreamAccumulator stream_;
   int64_t token_events_ = 0;
-  config::LogCapture log_;
+  base::LogCapture log_;
 };
 
 }  // namespace llm_exporter::probes

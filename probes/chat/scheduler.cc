@@ -4,7 +4,7 @@
 #include <functional>
 #include <utility>
 
-#include "config/log.h"
+#include "base/log.h"
 #include "pricing/cost.h"
 #include "wire/dialect.h"
 
@@ -190,9 +190,9 @@ ProbeResult Skipped(const ProbeSpec& spec, std::chrono::system_clock::time_point
   skipped.failure = ProbeFailure::kBudgetExhausted;
   skipped.started_at = wall;
   skipped.message = std::move(message);
-  config::LogCapture capture;
-  config::Log().Write(config::LogLevel::kDebug, __FILE__, __LINE__, "Probe skipped",
-                      {{"target", spec.probe.name}, {"reason", "budget_exhausted"}}, &capture);
+  base::LogCapture capture;
+  base::Log().Write(base::LogLevel::kDebug, __FILE__, __LINE__, "Probe skipped",
+                    {{"target", spec.probe.name}, {"reason", "budget_exhausted"}}, &capture);
   skipped.log = capture.Lines();
   return skipped;
 }

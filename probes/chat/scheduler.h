@@ -28,12 +28,12 @@
 #include <thread>
 #include <vector>
 
+#include "base/clock.h"
 #include "meter/meter.h"
 #include "pricing/ledger.h"
 #include "pricing/price_book.h"
 #include "probes/chat/chat_probe.h"
 #include "probes/chat/probe_result.h"
-#include "probes/clock.h"
 
 namespace llm_exporter::probes {
 
@@ -83,7 +83,7 @@ class ProbeBudget {
 class ProbeScheduler {
  public:
   struct Options {
-    const Clock* clock = nullptr;
+    const base::Clock* clock = nullptr;
     pricing::Ledger* ledger = nullptr;  // the budget's spend; may be null in tests
     meter::Meter* meter = nullptr;      // books every run; may be null in tests
     ProbeObserver* observer = nullptr;

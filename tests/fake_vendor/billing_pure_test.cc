@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "pricing/cost.h"
-#include "pricing/decimal.h"
+#include "base/decimal.h"
 #include "pricing/price_book.h"
 #include "tests/fake_vendor/billing_query.h"
 #include "tests/fake_vendor/billing_reports.h"
@@ -41,7 +41,7 @@ int64_t Integer(const rapidjson::Value& value) { return std::stoll(Text(value));
 
 // Exact nano-units of decimal text scaled by 10^scale (9: dollars, 7: cents).
 int64_t Nano(const rapidjson::Value& value, int scale) {
-  const auto parsed = pricing::ScaleDecimal(Text(value), scale, pricing::Rounding::kExact,
+  const auto parsed = base::ScaleDecimal(Text(value), scale, base::Rounding::kExact,
                                             std::numeric_limits<int64_t>::max());
   BOOST_REQUIRE_MESSAGE(parsed, "not exact decimal money: " << Text(value));
   return *parsed;

@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "pricing/cost.h"
-#include "pricing/decimal.h"
+#include "base/decimal.h"
 #include "pricing/price_book.h"
 #include "tests/fake_vendor/billing_query.h"
 #include "tests/fake_vendor/chat_request.h"
@@ -722,7 +722,7 @@ int64_t IntOf(const rapidjson::Value& value) { return std::stoll(Str(value)); }
 int64_t NanoOf(const rapidjson::Value& value, int scale) {
   const std::string text = Str(value);
   BOOST_TEST(text.find_first_of("eE") == std::string::npos, "not plain decimal: " << text);
-  const auto nano = pricing::ScaleDecimal(text, scale, pricing::Rounding::kExact, int64_t{1} << 62);
+  const auto nano = base::ScaleDecimal(text, scale, base::Rounding::kExact, int64_t{1} << 62);
   BOOST_REQUIRE_MESSAGE(nano, "not exact decimal money: " << text);
   return *nano;
 }

@@ -4,7 +4,7 @@
 #include <array>
 
 #include "pricing/cost.h"
-#include "pricing/decimal.h"
+#include "base/decimal.h"
 
 namespace llm_exporter::fake_vendor {
 namespace {
@@ -23,7 +23,7 @@ Int128 RoundHalfEven(Int128 numerator, Int128 denominator) {
 }  // namespace
 
 std::expected<int64_t, std::string> ParseSkewFactor(std::string_view text) {
-  const auto factor = pricing::ScaleDecimal(text, 9, pricing::Rounding::kExact, kMaxSkew);
+  const auto factor = base::ScaleDecimal(text, 9, base::Rounding::kExact, kMaxSkew);
   if (!factor) {
     return std::unexpected(
         "price skew factor must be a decimal in 0..1000 with at most 9 "

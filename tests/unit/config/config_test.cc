@@ -4,17 +4,20 @@
 #include <unistd.h>
 
 #include <boost/test/unit_test.hpp>
+
+#include "base/decimal.h"
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
 
-#include "config/log.h"
+#include "base/log.h"
 #include "config/values.h"
 #include "config/web_config.h"
 
 namespace fs = std::filesystem;
 using namespace llm_exporter::config;
+using namespace llm_exporter::base;
 
 namespace {
 
@@ -235,7 +238,7 @@ BOOST_AUTO_TEST_CASE(decimal_dollars_are_exact) {
   BOOST_TEST(!ParseDecimalNanoUsd("0.0000000001").has_value());
   BOOST_TEST(!ParseDecimalNanoUsd("abc").has_value());
   BOOST_TEST(!ParseDecimalNanoUsd("99999999999999999999").has_value());
-  BOOST_TEST(ShortestDecimal(0.1) == "0.1");
+  BOOST_TEST(llm_exporter::base::ShortestDecimal(0.1) == "0.1");
 }
 
 BOOST_AUTO_TEST_CASE(logfmt_and_json_lines) {

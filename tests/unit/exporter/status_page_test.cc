@@ -9,7 +9,7 @@
 #include <boost/test/unit_test.hpp>
 #include <regex>
 
-#include "config/log.h"
+#include "base/log.h"
 #include "exporter/html.h"
 #include "tests/unit/exporter/synthetic_targets.h"
 
@@ -20,7 +20,7 @@ namespace {
 
 struct Fixture {
   // The synthetic failures would log thousands of lines.
-  Fixture() { config::Log().Configure(config::LogLevel::kError, config::LogFormat::kLogfmt); }
+  Fixture() { base::Log().Configure(base::LogLevel::kError, base::LogFormat::kLogfmt); }
   prometheus::Registry registry;
   exporter::ProbeStore store{registry};
   std::shared_ptr<config::Config> config = std::make_shared<config::Config>();

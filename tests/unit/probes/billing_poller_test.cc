@@ -44,7 +44,7 @@ namespace {
 using namespace std::chrono_literals;
 using std::chrono::steady_clock;
 
-class FakeClock final : public Clock {
+class FakeClock final : public base::Clock {
  public:
   steady_clock::time_point Monotonic() const override { return base_ + offset(); }
   std::chrono::system_clock::time_point Wall() const override {

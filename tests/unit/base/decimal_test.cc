@@ -1,9 +1,9 @@
-#include "pricing/decimal.h"
+#include "base/decimal.h"
 
 #include <boost/test/unit_test.hpp>
 #include <limits>
 
-namespace llm_exporter::pricing {
+namespace llm_exporter::base {
 namespace {
 
 constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
@@ -87,4 +87,4 @@ BOOST_AUTO_TEST_CASE(shortest_decimal_round_trips) {
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace
-}  // namespace llm_exporter::pricing
+}  // namespace llm_exporter::base

@@ -12,7 +12,7 @@
 #include <string>
 #include <string_view>
 
-namespace llm_exporter::pricing {
+namespace llm_exporter::base {
 
 enum class Rounding {
   kExact,     // digits below the scale must be zero, else kTooPrecise
@@ -27,7 +27,13 @@ enum class DecimalError { kSyntax, kNegative, kTooPrecise, kTooLarge };
 std::expected<int64_t, DecimalError> ScaleDecimal(std::string_view text, int scale,
                                                   Rounding rounding, int64_t max);
 
+// The same for a number that may be negative (JSON money, config figures):
+// the magnitude is scaled and rounded (half to even), then negated; at most
+// int64's range either way.
+std::expected<int64_t, DecimalError> ScaleSignedDecimal(std::string_view text, int scale,
+                                                        Rounding rounding);
+
 // The shortest text that reads back as `value` (std::to_chars round trip).
 std::string ShortestDecimal(double value);
 
-}  // namespace llm_exporter::pricing
+}  // namespace llm_exporter::base

@@ -5,7 +5,7 @@
 
 #include <chrono>
 
-namespace llm_exporter::probes {
+namespace llm_exporter::base {
 
 class Clock {
  public:
@@ -24,4 +24,4 @@ class SystemClock final : public Clock {
   }
 };
 
-}  // namespace llm_exporter::probes
+}  // namespace llm_exporter::base

@@ -1,27 +1,18 @@
-#include "config/log.h"
+#include "base/log.h"
 
 #include <chrono>
 #include <cstdio>
 #include <ctime>
 
-#include "config/values.h"
+#include "base/decimal.h"
+#include "base/enum_names.h"
 
-namespace llm_exporter::config {
+namespace llm_exporter::base {
 namespace {
 
-std::string_view LevelName(LogLevel level) {
-  switch (level) {
-    case LogLevel::kDebug:
-      return "debug";
-    case LogLevel::kInfo:
-      return "info";
-    case LogLevel::kWarn:
-      return "warn";
-    case LogLevel::kError:
-      return "error";
-  }
-  return "info";
-}
+constexpr std::array<std::string_view, 4> kLevelNames = {"debug", "info", "warn", "error"};
+
+std::string_view LevelName(LogLevel level) { return EnumName(level, kLevelNames, "info"); }
 
 std::string Timestamp() {
   auto now = std::chrono::system_clock::now();
@@ -171,4 +162,4 @@ Logger& Log() {
   return logger;
 }
 
-}  // namespace llm_exporter::config
+}  // namespace llm_exporter::base

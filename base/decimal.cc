@@ -1,10 +1,10 @@
-#include "pricing/decimal.h"
+#include "base/decimal.h"
 
 #include <charconv>
 #include <cstddef>
 #include <limits>
 
-namespace llm_exporter::pricing {
+namespace llm_exporter::base {
 namespace {
 
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
@@ -99,10 +99,22 @@ std::expected<int64_t, DecimalError> ScaleDecimal(std::string_view text, int sca
   return static_cast<int64_t>(kept);
 }
 
+std::expected<int64_t, DecimalError> ScaleSignedDecimal(std::string_view text, int scale,
+                                                        Rounding rounding) {
+  const bool negative = !text.empty() && text.front() == '-';
+  if (negative) text.remove_prefix(1);
+  if (!text.empty() && (text.front() == '-' || text.front() == '+') && negative) {
+    return std::unexpected(DecimalError::kSyntax);
+  }
+  auto magnitude = ScaleDecimal(text, scale, rounding, std::numeric_limits<int64_t>::max());
+  if (!magnitude) return magnitude;
+  return negative ? -*magnitude : *magnitude;
+}
+
 std::string ShortestDecimal(double value) {
   char buffer[64];
   const auto result = std::to_chars(buffer, buffer + sizeof(buffer), value);
   return std::string(buffer, result.ptr);
 }
 
-}  // namespace llm_exporter::pricing
+}  // namespace llm_exporter::base

@@ -10,13 +10,14 @@
 #include <cstdint>
 #include <initializer_list>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "config/config.h"
+#include "base/secret.h"
 
-namespace llm_exporter::config {
+namespace llm_exporter::base {
 
 enum class LogLevel { kDebug = 0, kInfo = 1, kWarn = 2, kError = 3 };
 enum class LogFormat { kLogfmt, kJson };
@@ -68,14 +69,14 @@ class Logger {
 // The process logger (a function-local static: no global constructors).
 Logger& Log();
 
-}  // namespace llm_exporter::config
+}  // namespace llm_exporter::base
 
-#define LLM_LOG(level, msg, ...)                                                          \
-  do {                                                                                    \
-    if (::llm_exporter::config::Log().Enabled(level))                                     \
-      ::llm_exporter::config::Log().Write(level, __FILE__, __LINE__, msg, {__VA_ARGS__}); \
+#define LLM_LOG(level, msg, ...)                                                        \
+  do {                                                                                  \
+    if (::llm_exporter::base::Log().Enabled(level))                                     \
+      ::llm_exporter::base::Log().Write(level, __FILE__, __LINE__, msg, {__VA_ARGS__}); \
   } while (0)
-#define LOG_DEBUG(msg, ...) LLM_LOG(::llm_exporter::config::LogLevel::kDebug, msg, __VA_ARGS__)
-#define LOG_INFO(msg, ...) LLM_LOG(::llm_exporter::config::LogLevel::kInfo, msg, __VA_ARGS__)
-#define LOG_WARN(msg, ...) LLM_LOG(::llm_exporter::config::LogLevel::kWarn, msg, __VA_ARGS__)
-#define LOG_ERROR(msg, ...) LLM_LOG(::llm_exporter::config::LogLevel::kError, msg, __VA_ARGS__)
+#define LOG_DEBUG(msg, ...) LLM_LOG(::llm_exporter::base::LogLevel::kDebug, msg, __VA_ARGS__)
+#define LOG_INFO(msg, ...) LLM_LOG(::llm_exporter::base::LogLevel::kInfo, msg, __VA_ARGS__)
+#define LOG_WARN(msg, ...) LLM_LOG(::llm_exporter::base::LogLevel::kWarn, msg, __VA_ARGS__)
+#define LOG_ERROR(msg, ...) LLM_LOG(::llm_exporter::base::LogLevel::kError, msg, __VA_ARGS__)
