@@ -4,6 +4,8 @@
 #include <charconv>
 #include <cmath>
 
+#include "base/enum_names.h"
+
 namespace llm_exporter::exporter {
 namespace {
 
@@ -71,19 +73,10 @@ void AppendSample(std::string& out, const std::string& name, const char* suffix,
   out += '\n';
 }
 
-const char* TypeName(prometheus::MetricType type) {
-  switch (type) {
-    case prometheus::MetricType::Counter:
-      return "counter";
-    case prometheus::MetricType::Gauge:
-      return "gauge";
-    case prometheus::MetricType::Histogram:
-      return "histogram";
-    case prometheus::MetricType::Summary:
-      return "summary";
-    default:
-      return "untyped";
-  }
+std::string_view TypeName(prometheus::MetricType type) {
+  static constexpr std::array<std::string_view, 5> kNames = {"counter", "gauge", "summary",
+                                                             "untyped", "histogram"};
+  return base::EnumName(type, kNames, "untyped");
 }
 
 }  // namespace

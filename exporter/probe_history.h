@@ -44,15 +44,12 @@ class ProbeHistory {
   size_t MemoryBytes() const;
 
  private:
+  // 24 bytes: the minute it holds, run counts and sums for the means.
   struct Slot {
     int32_t minute = -1;  // minutes since the epoch; -1: never used
-    uint16_t ok = 0;
-    uint16_t failed = 0;
-    uint16_t skipped = 0;
-    uint8_t last_failure = 0;
-    uint16_t ttft_runs = 0;
-    float latency_sum = 0;
-    float ttft_sum = 0;
+    uint16_t ok = 0, failed = 0, skipped = 0, ttft_runs = 0;
+    uint8_t last_failure = 0;  // a ProbeFailure
+    float latency_sum = 0, ttft_sum = 0;
   };
   std::vector<Slot> slots_;  // kMinutes once the first run arrives
 };

@@ -1,5 +1,6 @@
 #include "meter/meter.h"
 
+#include "base/enum_names.h"
 #include "pricing/cost.h"
 
 namespace llm_exporter::meter {
@@ -9,17 +10,10 @@ std::optional<std::string> UsageMissingReason(const Exchange& e) {
   const bool no_status = e.http_status == 0;
   const bool ok_status = e.http_status >= 200 && e.http_status < 300;
   if (!no_status && !ok_status) return std::nullopt;
-  switch (e.ending) {
-    case Ending::kTimeout:
-      return "timeout";
-    case Ending::kUpstreamReset:
-      return "upstream_reset";
-    case Ending::kClientAbort:
-      return "client_abort";
-    case Ending::kComplete:
-      break;
-  }
-  return "not_reported";
+  // By Ending: a reply read to its end without usage was "not reported".
+  static constexpr std::array<std::string_view, 4> kReasons = {"not_reported", "timeout",
+                                                               "upstream_reset", "client_abort"};
+  return std::string(base::EnumName(e.ending, kReasons, "not_reported"));
 }
 
 void Meter::Started(const std::string& vendor) { traffic_.AddInFlight(vendor, 1); }

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "base/decimal.h"
+#include "base/enum_names.h"
 #include "pricing/price_file.h"
 
 namespace llm_exporter::pricing {
@@ -16,22 +17,9 @@ namespace {
 constexpr int kPerTokenToNanoPerMillion = 15;  // USD/token * 1e6 tokens * 1e9 nano
 
 std::string_view JsonTypeName(const rapidjson::Value& value) {
-  switch (value.GetType()) {
-    case rapidjson::kNullType:
-      return "null";
-    case rapidjson::kFalseType:
-    case rapidjson::kTrueType:
-      return "a boolean";
-    case rapidjson::kObjectType:
-      return "an object";
-    case rapidjson::kArrayType:
-      return "an array";
-    case rapidjson::kStringType:
-      return "a string";
-    case rapidjson::kNumberType:
-      return "a number";
-  }
-  return "a value";
+  static constexpr std::array<std::string_view, 7> kNames = {
+      "null", "a boolean", "a boolean", "an object", "an array", "a string", "a number"};
+  return base::EnumName(value.GetType(), kNames, "a value");
 }
 
 // Reads one model's entry; problems go to `errors` with the model key.

@@ -35,19 +35,13 @@ std::string_view PollErrorReasonName(PollErrorReason reason) {
 }
 
 std::optional<std::string_view> DefaultBillingBaseUrl(config::BillingKind kind) {
-  switch (kind) {
-    case config::BillingKind::kOpenAiOrg:
-      return "https://api.openai.com";
-    case config::BillingKind::kAnthropicAdmin:
-      return "https://api.anthropic.com";
-    case config::BillingKind::kDeepSeekBalance:
-      return "https://api.deepseek.com";
-    case config::BillingKind::kOpenRouter:
-      return "https://openrouter.ai";
-    case config::BillingKind::kOpenAiDashboard:
-      break;
-  }
-  return std::nullopt;
+  // By BillingKind; a gateway's dashboard has no default (its base_url is required).
+  static constexpr std::array<std::string_view, 5> kUrls = {
+      "https://api.openai.com", "https://api.anthropic.com", "", "https://api.deepseek.com",
+      "https://openrouter.ai"};
+  std::string_view url = base::EnumName(kind, kUrls, "");
+  if (url.empty()) return std::nullopt;
+  return url;
 }
 
 std::expected<std::unique_ptr<BillingPoll>, PollError> NewBillingPoll(

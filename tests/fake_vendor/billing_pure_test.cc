@@ -16,9 +16,12 @@
 #include "tests/fake_vendor/billing_reports.h"
 #include "tests/fake_vendor/decimal_text.h"
 #include "tests/fake_vendor/vendor_pricer.h"
+#include "tests/fake_vendor/test_support.h"
 
 namespace llm_exporter::fake_vendor {
 namespace {
+
+using testing::Tokens;
 
 using namespace std::chrono_literals;
 using std::chrono::sys_days;
@@ -45,17 +48,6 @@ int64_t Nano(const rapidjson::Value& value, int scale) {
                                             std::numeric_limits<int64_t>::max());
   BOOST_REQUIRE_MESSAGE(parsed, "not exact decimal money: " << Text(value));
   return *parsed;
-}
-
-TokenCounters Tokens(int64_t requests, int64_t input, int64_t cached, int64_t output,
-                     CostSplit cost = {}) {
-  TokenCounters counters;
-  counters.requests = requests;
-  counters.input_tokens = input;
-  counters.cached_input_tokens = cached;
-  counters.output_tokens = output;
-  counters.cost = cost;
-  return counters;
 }
 
 int64_t Unix(system_clock::time_point time) {

@@ -14,9 +14,12 @@
 #include "tests/fake_vendor/usage_ledger.h"
 #include "tests/fake_vendor/vendor_pricer.h"
 #include "tests/fake_vendor/wire_replies.h"
+#include "tests/fake_vendor/test_support.h"
 
 namespace llm_exporter::fake_vendor {
 namespace {
+
+using testing::Tokens;
 
 rapidjson::Document Parse(std::string_view json) {
   rapidjson::Document doc;
@@ -30,18 +33,6 @@ std::string Data(const std::string& sse) {
   const size_t data = sse.find("data: ");
   BOOST_REQUIRE(data != std::string::npos);
   return sse.substr(data + 6, sse.size() - data - 8);
-}
-
-TokenCounters Tokens(int64_t requests, int64_t input, int64_t cached, int64_t output,
-                     CostSplit cost = {}, int64_t unpriced = 0) {
-  TokenCounters counters;
-  counters.requests = requests;
-  counters.input_tokens = input;
-  counters.cached_input_tokens = cached;
-  counters.output_tokens = output;
-  counters.cost = cost;
-  counters.unpriced_requests = unpriced;
-  return counters;
 }
 
 Reply SampleReply(Dialect dialect) {
@@ -476,14 +467,6 @@ BOOST_AUTO_TEST_CASE(rejects_bad_values_naming_the_flag) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
-
-BOOST_AUTO_TEST_CASE(log_lines_are_logfmt) {
-  const std::string line = FormatLogLine("2025-01-01T00:00:00.000Z", LogLevel::kInfo, "x.cc:1",
-                                         "Chat request", {{"model", "a \"b\""}, {"n", "3"}});
-  BOOST_TEST(
-      line ==
-      R"(time=2025-01-01T00:00:00.000Z level=info source=x.cc:1 msg="Chat request" model="a \"b\"" n=3)");
-}
 
 }  // namespace
 }  // namespace llm_exporter::fake_vendor

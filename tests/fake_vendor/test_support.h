@@ -19,6 +19,8 @@
 #include <utility>
 #include <vector>
 
+#include "tests/fake_vendor/usage_ledger.h"
+
 namespace llm_exporter::fake_vendor::testing {
 
 using Environment = std::vector<std::pair<std::string, std::string>>;
@@ -99,6 +101,19 @@ std::vector<SseEvent> ParseSse(const std::vector<Piece>& pieces);
 // Polls `predicate` every 10 ms until it holds or `deadline` passes.
 template <typename Predicate>
 bool PollUntil(Predicate predicate, std::chrono::milliseconds deadline);
+
+// Counters of served traffic, for expectations.
+inline TokenCounters Tokens(int64_t requests, int64_t input, int64_t cached, int64_t output,
+                            CostSplit cost = {}, int64_t unpriced = 0) {
+  TokenCounters counters;
+  counters.requests = requests;
+  counters.input_tokens = input;
+  counters.cached_input_tokens = cached;
+  counters.output_tokens = output;
+  counters.cost = cost;
+  counters.unpriced_requests = unpriced;
+  return counters;
+}
 
 }  // namespace llm_exporter::fake_vendor::testing
 

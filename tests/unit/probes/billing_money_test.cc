@@ -8,20 +8,7 @@
 #include <ostream>
 
 #include "probes/billing/billing_json.h"
-
-// BOOST_TEST prints optional values (same definition in every billing test).
-namespace boost::test_tools::tt_detail {
-template <typename T>
-struct print_log_value<std::optional<T>> {
-  void operator()(std::ostream& out, const std::optional<T>& value) {
-    if (value) {
-      out << *value;
-    } else {
-      out << "nullopt";
-    }
-  }
-};
-}  // namespace boost::test_tools::tt_detail
+#include "tests/unit/probes/print_optional.h"
 
 namespace llm_exporter::probes::billing::internal {
 namespace {

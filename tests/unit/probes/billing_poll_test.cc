@@ -11,21 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "tests/unit/probes/print_optional.h"
 #include "tests/unit/wire/testdata.h"
-
-// BOOST_TEST prints optional values (same definition in every billing test).
-namespace boost::test_tools::tt_detail {
-template <typename T>
-struct print_log_value<std::optional<T>> {
-  void operator()(std::ostream& out, const std::optional<T>& value) {
-    if (value) {
-      out << *value;
-    } else {
-      out << "nullopt";
-    }
-  }
-};
-}  // namespace boost::test_tools::tt_detail
 
 namespace llm_exporter::probes::billing {
 namespace {
