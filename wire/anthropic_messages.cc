@@ -79,24 +79,13 @@ std::string_view StringOrEmpty(const rapidjson::Value& object, std::string_view 
 
 std::string BuildAnthropicRequest(const AnthropicRequest& request) {
   rapidjson::StringBuffer buffer;
-  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
-  const auto string = [&](std::string_view text) {
-    writer.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
-  };
+  internal::JsonWriter writer(buffer);
   writer.StartObject();
   writer.Key("model");
-  string(request.model);
+  internal::WriteString(writer, request.model);
   writer.Key("max_tokens");
   writer.Int64(request.max_tokens);
-  writer.Key("messages");
-  writer.StartArray();
-  writer.StartObject();
-  writer.Key("role");
-  writer.String("user");
-  writer.Key("content");
-  string(request.prompt);
-  writer.EndObject();
-  writer.EndArray();
+  internal::WriteUserMessage(writer, request.prompt);
   if (request.thinking_budget_tokens > 0) {
     writer.Key("thinking");
     writer.StartObject();
@@ -116,13 +105,9 @@ std::string BuildAnthropicRequest(const AnthropicRequest& request) {
 
 std::expected<ChatReply, WireError> ParseAnthropicReply(std::string_view body) {
   rapidjson::Document doc;
-  if (auto parsed = internal::ParseJson(body, doc); !parsed) {
-    return std::unexpected(internal::UnparsableBody(body, parsed.error()));
+  if (auto parsed = internal::ParseReplyObject(body, doc); !parsed) {
+    return std::unexpected(parsed.error());
   }
-  if (auto error = internal::ErrorFromJson(doc)) {
-    return std::unexpected(internal::InBodyFailure(std::move(*error)));
-  }
-  if (!doc.IsObject()) return std::unexpected(internal::InvalidResponse("reply is not an object"));
   const rapidjson::Value* content = Member(doc, "content");
   if (content == nullptr || !content->IsArray()) {
     return std::unexpected(internal::InvalidResponse("reply has no content array"));
@@ -148,19 +133,13 @@ std::expected<ChatReply, WireError> ParseAnthropicReply(std::string_view body) {
 }
 
 AnthropicStreamAccumulator::AnthropicStreamAccumulator(size_t max_text_bytes)
-    : max_text_bytes_(max_text_bytes) {}
-
-void AnthropicStreamAccumulator::Fail(WireError error) {
-  if (!summary_.error) summary_.error = std::move(error);
-}
+    : StreamAccumulatorBase(max_text_bytes) {}
 
 bool AnthropicStreamAccumulator::OnDelta(std::string_view delta_type, std::string_view text) {
   if (text.empty()) return false;
   if (delta_type == "text_delta" || delta_type == "text") {
     ++summary_.content_deltas;
-    const size_t room = max_text_bytes_ - std::min(max_text_bytes_, summary_.text.size());
-    if (text.size() > room) summary_.text_truncated = true;
-    summary_.text.append(text.substr(0, room));
+    AppendText(text);
   } else if (delta_type == "thinking_delta" || delta_type == "thinking") {
     ++summary_.reasoning_deltas;
   } else if (delta_type == "input_json_delta") {
@@ -254,9 +233,7 @@ bool AnthropicStreamAccumulator::OnEvent(const SseEvent& event) {
 }
 
 std::optional<WireError> AnthropicStreamAccumulator::FinalError() const {
-  if (summary_.error) return summary_.error;
-  if (!summary_.terminated) return internal::InvalidResponse("stream ended without message_stop");
-  return std::nullopt;
+  return FinalErrorOr("stream ended without message_stop");
 }
 
 }  // namespace llm_exporter::wire

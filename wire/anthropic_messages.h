@@ -48,7 +48,7 @@ std::expected<ChatReply, WireError> ParseAnthropicReply(std::string_view body);
 // then each message_delta overrides the fields it carries (output_tokens is
 // cumulative; newer versions repeat input and cache fields). Events after
 // message_stop are ignored.
-class AnthropicStreamAccumulator {
+class AnthropicStreamAccumulator : public StreamAccumulatorBase {
  public:
   // `max_text_bytes` caps the accumulated text (0 keeps none, for the proxy).
   explicit AnthropicStreamAccumulator(size_t max_text_bytes = kDefaultMaxTextBytes);
@@ -57,19 +57,12 @@ class AnthropicStreamAccumulator {
   // thinking or tool input delta).
   bool OnEvent(const SseEvent& event);
 
-  const StreamSummary& summary() const { return summary_; }
   // summary().error, else kInvalidResponse if message_stop has not arrived
   // (call when input has ended), else nullopt.
   std::optional<WireError> FinalError() const;
 
-  static constexpr size_t kDefaultMaxTextBytes = 64 * 1024;
-
  private:
-  void Fail(WireError error);
   bool OnDelta(std::string_view delta_type, std::string_view text);
-
-  size_t max_text_bytes_;
-  StreamSummary summary_;
 };
 
 }  // namespace llm_exporter::wire

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "pricing/usage.h"
 #include "wire/wire_error.h"
@@ -44,6 +45,28 @@ struct StreamSummary {
   // data is not the expected JSON. Later events are still processed.
   std::optional<WireError> error;
   int64_t invalid_events = 0;  // events whose data could not be understood
+};
+
+// What both dialects' stream accumulators share: the summary, the first
+// error, and the cap on accumulated text.
+class StreamAccumulatorBase {
+ public:
+  static constexpr size_t kDefaultMaxTextBytes = 64 * 1024;
+  const StreamSummary& summary() const { return summary_; }
+
+ protected:
+  explicit StreamAccumulatorBase(size_t max_text_bytes) : max_text_bytes_(max_text_bytes) {}
+  void Fail(WireError error) {
+    if (!summary_.error) summary_.error = std::move(error);
+  }
+  // Appends content text up to the cap (noting a cut).
+  void AppendText(std::string_view text);
+  // summary().error, else an invalid_response saying `unterminated` when the
+  // stream has not ended properly, else nullopt.
+  std::optional<WireError> FinalErrorOr(std::string_view unterminated) const;
+
+  size_t max_text_bytes_;
+  StreamSummary summary_;
 };
 
 }  // namespace llm_exporter::wire

@@ -6,6 +6,7 @@
 
 #include <rapidjson/document.h>
 
+#include <expected>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -30,6 +31,10 @@ WireError InvalidResponse(std::string_view message);
 // kInvalidResponse for a body that failed to parse as JSON: describes HTML or
 // empty bodies, else gives the parser's error.
 WireError UnparsableBody(std::string_view body, std::string_view parse_error);
+
+// Parses a 2xx reply body that must be a JSON object: an unparsable body, an
+// error object in it, or another JSON value is the error it gives.
+std::expected<void, WireError> ParseReplyObject(std::string_view body, rapidjson::Document& doc);
 
 // Log text for a body that is not the JSON we expected (HTML title, or a
 // prefix of the body).

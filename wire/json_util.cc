@@ -197,4 +197,20 @@ std::string_view TrimWhitespace(std::string_view text) {
   return text.substr(begin, end - begin + 1);
 }
 
+void WriteString(JsonWriter& writer, std::string_view text) {
+  writer.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
+}
+
+void WriteUserMessage(JsonWriter& writer, std::string_view prompt) {
+  writer.Key("messages");
+  writer.StartArray();
+  writer.StartObject();
+  writer.Key("role");
+  writer.String("user");
+  writer.Key("content");
+  WriteString(writer, prompt);
+  writer.EndObject();
+  writer.EndArray();
+}
+
 }  // namespace llm_exporter::wire::internal

@@ -5,6 +5,8 @@
 // only produce an error value, never an assertion or undefined behaviour.
 
 #include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 
 #include <cstdint>
 #include <expected>
@@ -51,5 +53,10 @@ std::expected<std::optional<int64_t>, std::string> CountMember(const rapidjson::
 std::string ForLog(std::string_view text, size_t max_bytes);
 
 std::string_view TrimWhitespace(std::string_view text);
+
+using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
+void WriteString(JsonWriter& writer, std::string_view text);
+// "messages":[{"role":"user","content":PROMPT}], into an open object.
+void WriteUserMessage(JsonWriter& writer, std::string_view prompt);
 
 }  // namespace llm_exporter::wire::internal

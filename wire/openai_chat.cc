@@ -115,27 +115,16 @@ std::string_view NonEmptyString(const rapidjson::Value& object, std::string_view
 
 std::string BuildOpenAiChatRequest(const OpenAiChatRequest& request) {
   rapidjson::StringBuffer buffer;
-  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
-  const auto string = [&](std::string_view text) {
-    writer.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
-  };
+  internal::JsonWriter writer(buffer);
   writer.StartObject();
   writer.Key("model");
-  string(request.model);
-  writer.Key("messages");
-  writer.StartArray();
-  writer.StartObject();
-  writer.Key("role");
-  writer.String("user");
-  writer.Key("content");
-  string(request.prompt);
-  writer.EndObject();
-  writer.EndArray();
+  internal::WriteString(writer, request.model);
+  internal::WriteUserMessage(writer, request.prompt);
   writer.Key(request.use_max_completion_tokens ? "max_completion_tokens" : "max_tokens");
   writer.Int64(request.max_tokens);
   if (!request.reasoning_effort.empty()) {
     writer.Key("reasoning_effort");
-    string(request.reasoning_effort);
+    internal::WriteString(writer, request.reasoning_effort);
   }
   if (request.stream) {
     writer.Key("stream");
@@ -152,13 +141,9 @@ std::string BuildOpenAiChatRequest(const OpenAiChatRequest& request) {
 
 std::expected<ChatReply, WireError> ParseOpenAiChatReply(std::string_view body) {
   rapidjson::Document doc;
-  if (auto parsed = internal::ParseJson(body, doc); !parsed) {
-    return std::unexpected(internal::UnparsableBody(body, parsed.error()));
+  if (auto parsed = internal::ParseReplyObject(body, doc); !parsed) {
+    return std::unexpected(parsed.error());
   }
-  if (auto error = internal::ErrorFromJson(doc)) {
-    return std::unexpected(internal::InBodyFailure(std::move(*error)));
-  }
-  if (!doc.IsObject()) return std::unexpected(internal::InvalidResponse("reply is not an object"));
   const rapidjson::Value* choices = Member(doc, "choices");
   if (choices == nullptr || !choices->IsArray() || choices->Empty()) {
     return std::unexpected(internal::InvalidResponse("reply has no choices"));
@@ -189,13 +174,9 @@ std::expected<ChatReply, WireError> ParseOpenAiChatReply(std::string_view body) 
 
 std::expected<std::optional<pricing::Usage>, WireError> ExtractOpenAiUsage(std::string_view body) {
   rapidjson::Document doc;
-  if (auto parsed = internal::ParseJson(body, doc); !parsed) {
-    return std::unexpected(internal::UnparsableBody(body, parsed.error()));
+  if (auto parsed = internal::ParseReplyObject(body, doc); !parsed) {
+    return std::unexpected(parsed.error());
   }
-  if (auto error = internal::ErrorFromJson(doc)) {
-    return std::unexpected(internal::InBodyFailure(std::move(*error)));
-  }
-  if (!doc.IsObject()) return std::unexpected(internal::InvalidResponse("reply is not an object"));
   const rapidjson::Value* usage = Member(doc, "usage");
   if (usage == nullptr || usage->IsNull()) return std::nullopt;
   auto parsed_usage = UsageFromJson(*usage);
@@ -212,11 +193,7 @@ bool IsUsageOnlyChunk(std::string_view data) {
 }
 
 OpenAiStreamAccumulator::OpenAiStreamAccumulator(size_t max_text_bytes)
-    : max_text_bytes_(max_text_bytes) {}
-
-void OpenAiStreamAccumulator::Fail(WireError error) {
-  if (!summary_.error) summary_.error = std::move(error);
-}
+    : StreamAccumulatorBase(max_text_bytes) {}
 
 bool OpenAiStreamAccumulator::OnEvent(const SseEvent& event) {
   if (!event.has_data || summary_.terminated) return false;
@@ -288,9 +265,7 @@ bool OpenAiStreamAccumulator::OnEvent(const SseEvent& event) {
       ++summary_.content_deltas;
       token = true;
       if (first_choice) {
-        const size_t room = max_text_bytes_ - std::min(max_text_bytes_, summary_.text.size());
-        if (text.size() > room) summary_.text_truncated = true;
-        summary_.text.append(text.substr(0, room));
+        AppendText(text);
       }
     }
     if (auto finish = StringMember(choice, "finish_reason"); finish && first_choice) {
@@ -305,11 +280,7 @@ bool OpenAiStreamAccumulator::OnEvent(const SseEvent& event) {
 }
 
 std::optional<WireError> OpenAiStreamAccumulator::FinalError() const {
-  if (summary_.error) return summary_.error;
-  if (!summary_.terminated) {
-    return internal::InvalidResponse("stream ended without data: [DONE]");
-  }
-  return std::nullopt;
+  return FinalErrorOr("stream ended without data: [DONE]");
 }
 
 }  // namespace llm_exporter::wire

@@ -56,7 +56,7 @@ bool IsUsageOnlyChunk(std::string_view data);
 // Feeds on the SSE events of a chat.completion.chunk stream (also accepts the
 // legacy completions stream's choices[].text). Events after [DONE] are
 // ignored.
-class OpenAiStreamAccumulator {
+class OpenAiStreamAccumulator : public StreamAccumulatorBase {
  public:
   // `max_text_bytes` caps the accumulated text (0 keeps none, for the proxy).
   explicit OpenAiStreamAccumulator(size_t max_text_bytes = kDefaultMaxTextBytes);
@@ -65,18 +65,11 @@ class OpenAiStreamAccumulator {
   // caller can timestamp time-to-first-token on it.
   bool OnEvent(const SseEvent& event);
 
-  const StreamSummary& summary() const { return summary_; }
   // summary().error, else kInvalidResponse if the stream has not terminated
   // (call when input has ended), else nullopt.
   std::optional<WireError> FinalError() const;
 
-  static constexpr size_t kDefaultMaxTextBytes = 64 * 1024;
-
  private:
-  void Fail(WireError error);
-
-  size_t max_text_bytes_;
-  StreamSummary summary_;
 };
 
 }  // namespace llm_exporter::wire

@@ -5,21 +5,19 @@
 
 #include "probes/billing/billing_json.h"
 #include "probes/billing/staged_poll.h"
+#include "wire/anthropic_messages.h"
 
 namespace llm_exporter::probes::billing::internal {
 namespace {
 
 constexpr std::string_view kUsagePath = "/v1/organizations/usage_report/messages";
 constexpr std::string_view kCostPath = "/v1/organizations/cost_report";
-constexpr std::string_view kAnthropicVersion = "2023-06-01";
 constexpr size_t kUsageStage = 0;
-// `amount` is a decimal string of cents: nano-USD = cents * 10^7.
-constexpr int kCentsToNano = 7;
 
-class AnthropicAdminPoll final : public StagedPoll {
+class AnthropicAdminPoll final : public ModelDayPoll {
  public:
   explicit AnthropicAdminPoll(const PollContext& context)
-      : StagedPoll(context, Stages(context), Headers(context.key)) {}
+      : ModelDayPoll(context, Stages(context), Headers(context.key)) {}
 
  private:
   static std::vector<Stage> Stages(const PollContext& context) {
@@ -36,7 +34,7 @@ class AnthropicAdminPoll final : public StagedPoll {
   static std::vector<std::string> Headers(const config::Secret& key) {
     std::vector<std::string> headers = {"Accept: application/json"};
     if (!key.Empty()) headers.push_back("x-api-key: " + key.Reveal());
-    headers.push_back("anthropic-version: " + std::string(kAnthropicVersion));
+    headers.push_back("anthropic-version: " + std::string(wire::kAnthropicVersion));
     return headers;
   }
 
@@ -102,14 +100,6 @@ class AnthropicAdminPoll final : public StagedPoll {
     }
     return {};
   }
-
-  BillingSnapshot Build() const override {
-    BillingSnapshot snapshot;
-    snapshot.days = table_.Rows();
-    return snapshot;
-  }
-
-  ModelDayTable table_;
 };
 
 }  // namespace

@@ -92,6 +92,19 @@ bool IsNullOrAbsent(const rapidjson::Value& object, std::string_view name) {
   return value == nullptr || value->IsNull();
 }
 
+// The text of a number member (the parser keeps numbers as text): nullopt
+// when absent or null, an error when that is not allowed or it is no number.
+std::expected<std::optional<std::string_view>, std::string> NumberText(
+    const rapidjson::Value& object, std::string_view name, bool required) {
+  const rapidjson::Value* value = Member(object, name);
+  if (value == nullptr || value->IsNull()) {
+    if (required) return std::unexpected(FieldError(name, "is missing"));
+    return std::nullopt;
+  }
+  if (!value->IsString()) return std::unexpected(FieldError(name, "is not a number"));
+  return std::string_view(value->GetString(), value->GetStringLength());
+}
+
 std::optional<int64_t> ScaleDecimal(std::string_view text, int shift) {
   return Scale(text, shift, /*exact=*/false);
 }
@@ -99,14 +112,10 @@ std::optional<int64_t> ScaleDecimal(std::string_view text, int shift) {
 std::expected<std::optional<int64_t>, std::string> MoneyMember(const rapidjson::Value& object,
                                                                std::string_view name, int shift,
                                                                bool required) {
-  const rapidjson::Value* value = Member(object, name);
-  if (value == nullptr || value->IsNull()) {
-    if (required) return std::unexpected(FieldError(name, "is missing"));
-    return std::nullopt;
-  }
-  if (!value->IsString()) return std::unexpected(FieldError(name, "is not a number"));
-  const std::optional<int64_t> scaled =
-      ScaleDecimal(std::string_view(value->GetString(), value->GetStringLength()), shift);
+  auto text = NumberText(object, name, required);
+  if (!text) return std::unexpected(text.error());
+  if (!*text) return std::nullopt;
+  const std::optional<int64_t> scaled = ScaleDecimal(**text, shift);
   if (!scaled) return std::unexpected(FieldError(name, "is not a decimal number"));
   return scaled;
 }
@@ -114,14 +123,10 @@ std::expected<std::optional<int64_t>, std::string> MoneyMember(const rapidjson::
 std::expected<std::optional<int64_t>, std::string> CountMember(const rapidjson::Value& object,
                                                                std::string_view name,
                                                                bool required) {
-  const rapidjson::Value* value = Member(object, name);
-  if (value == nullptr || value->IsNull()) {
-    if (required) return std::unexpected(FieldError(name, "is missing"));
-    return std::nullopt;
-  }
-  if (!value->IsString()) return std::unexpected(FieldError(name, "is not a number"));
-  const std::optional<int64_t> count =
-      Scale(std::string_view(value->GetString(), value->GetStringLength()), 0, /*exact=*/true);
+  auto text = NumberText(object, name, required);
+  if (!text) return std::unexpected(text.error());
+  if (!*text) return std::nullopt;
+  const std::optional<int64_t> count = Scale(**text, 0, /*exact=*/true);
   if (!count || *count < 0 || *count > kMaxCount) {
     return std::unexpected(FieldError(name, "is not a count"));
   }

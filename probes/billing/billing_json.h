@@ -20,6 +20,11 @@
 
 namespace llm_exporter::probes::billing::internal {
 
+// Money in vendors' JSON is decimal text of dollars or of cents: scaled by
+// 10^9 or 10^7 to nano-USD.
+inline constexpr int kDollarsToNano = 9;
+inline constexpr int kCentsToNano = 7;
+
 // Parses `text` keeping numbers as text. The error names the RapidJSON error
 // and offset, never echoes the body.
 std::expected<void, std::string> ParseJsonKeepingNumbers(std::string_view text,

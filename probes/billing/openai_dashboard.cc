@@ -12,8 +12,6 @@ namespace {
 constexpr std::string_view kSubscriptionPath = "/v1/dashboard/billing/subscription";
 constexpr std::string_view kUsagePath = "/v1/dashboard/billing/usage";
 constexpr size_t kSubscriptionStage = 0;
-constexpr int kDollarsToNano = 9;
-constexpr int kCentsToNano = 7;
 
 class OpenAiDashboardPoll final : public StagedPoll {
  public:

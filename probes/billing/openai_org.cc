@@ -12,7 +12,6 @@ namespace {
 constexpr std::string_view kUsagePath = "/v1/organization/usage/completions";
 constexpr std::string_view kCostsPath = "/v1/organization/costs";
 constexpr size_t kUsageStage = 0;
-constexpr int kDollarsToNano = 9;
 
 std::string UnixSeconds(std::chrono::sys_days day) {
   return std::to_string(std::chrono::sys_seconds{day}.time_since_epoch().count());
@@ -29,10 +28,10 @@ bool EqualsIgnoringCase(std::string_view a, std::string_view b) {
   return true;
 }
 
-class OpenAiOrgPoll final : public StagedPoll {
+class OpenAiOrgPoll final : public ModelDayPoll {
  public:
   explicit OpenAiOrgPoll(const PollContext& context)
-      : StagedPoll(context, Stages(context), BearerHeaders(context.key)) {}
+      : ModelDayPoll(context, Stages(context), BearerHeaders(context.key)) {}
 
  private:
   static std::vector<Stage> Stages(const PollContext& context) {
@@ -111,14 +110,6 @@ class OpenAiOrgPoll final : public StagedPoll {
     }
     return {};
   }
-
-  BillingSnapshot Build() const override {
-    BillingSnapshot snapshot;
-    snapshot.days = table_.Rows();
-    return snapshot;
-  }
-
-  ModelDayTable table_;
 };
 
 }  // namespace

@@ -12,7 +12,6 @@ namespace {
 constexpr std::string_view kCreditsPath = "/api/v1/credits";
 constexpr std::string_view kKeyPath = "/api/v1/key";
 constexpr size_t kCreditsStage = 0;
-constexpr int kDollarsToNano = 9;
 
 class OpenRouterPoll final : public StagedPoll {
  public:

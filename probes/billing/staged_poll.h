@@ -123,4 +123,17 @@ std::unique_ptr<BillingPoll> NewOpenAiDashboardPoll(const PollContext& context);
 std::unique_ptr<BillingPoll> NewDeepSeekBalancePoll(const PollContext& context);
 std::unique_ptr<BillingPoll> NewOpenRouterPoll(const PollContext& context);
 
+// A staged poll whose result is per (day, model) figures: the vendors that
+// report usage and cost per model (openai_org, anthropic_admin).
+class ModelDayPoll : public StagedPoll {
+ protected:
+  using StagedPoll::StagedPoll;
+  BillingSnapshot Build() const override {
+    BillingSnapshot snapshot;
+    snapshot.days = table_.Rows();
+    return snapshot;
+  }
+  ModelDayTable table_;
+};
+
 }  // namespace llm_exporter::probes::billing::internal

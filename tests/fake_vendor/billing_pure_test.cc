@@ -9,14 +9,14 @@
 #include <string>
 #include <vector>
 
-#include "pricing/cost.h"
 #include "base/decimal.h"
+#include "pricing/cost.h"
 #include "pricing/price_book.h"
 #include "tests/fake_vendor/billing_query.h"
 #include "tests/fake_vendor/billing_reports.h"
 #include "tests/fake_vendor/decimal_text.h"
-#include "tests/fake_vendor/vendor_pricer.h"
 #include "tests/fake_vendor/test_support.h"
+#include "tests/fake_vendor/vendor_pricer.h"
 
 namespace llm_exporter::fake_vendor {
 namespace {
@@ -45,7 +45,7 @@ int64_t Integer(const rapidjson::Value& value) { return std::stoll(Text(value));
 // Exact nano-units of decimal text scaled by 10^scale (9: dollars, 7: cents).
 int64_t Nano(const rapidjson::Value& value, int scale) {
   const auto parsed = base::ScaleDecimal(Text(value), scale, base::Rounding::kExact,
-                                            std::numeric_limits<int64_t>::max());
+                                         std::numeric_limits<int64_t>::max());
   BOOST_REQUIRE_MESSAGE(parsed, "not exact decimal money: " << Text(value));
   return *parsed;
 }

@@ -1,8 +1,5 @@
 #include "tests/fake_vendor/billing_reports.h"
 
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
-
 #include <algorithm>
 #include <array>
 #include <utility>
@@ -10,37 +7,13 @@
 
 #include "pricing/cost.h"
 #include "tests/fake_vendor/decimal_text.h"
+#include "tests/fake_vendor/json_writer.h"
 
 namespace llm_exporter::fake_vendor {
 namespace {
 
-using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
 using std::chrono::days;
 using std::chrono::sys_days;
-
-void Key(JsonWriter& w, std::string_view key) {
-  w.Key(key.data(), static_cast<rapidjson::SizeType>(key.size()));
-}
-
-void KeyString(JsonWriter& w, std::string_view key, std::string_view value) {
-  Key(w, key);
-  w.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
-}
-
-void KeyInt(JsonWriter& w, std::string_view key, int64_t value) {
-  Key(w, key);
-  w.Int64(value);
-}
-
-void KeyNull(JsonWriter& w, std::string_view key) {
-  Key(w, key);
-  w.Null();
-}
-
-void KeyBool(JsonWriter& w, std::string_view key, bool value) {
-  Key(w, key);
-  w.Bool(value);
-}
 
 // Exact decimal text as a JSON number.
 void KeyNumber(JsonWriter& w, std::string_view key, const std::string& text) {

@@ -16,8 +16,8 @@
 #include <thread>
 #include <vector>
 
-#include "pricing/cost.h"
 #include "base/decimal.h"
+#include "pricing/cost.h"
 #include "pricing/price_book.h"
 #include "tests/fake_vendor/billing_query.h"
 #include "tests/fake_vendor/chat_request.h"

@@ -42,8 +42,8 @@ constexpr int64_t kMaxMillis = 3'600'000;
 constexpr int64_t kMaxMoneyNano = 1'000'000'000 * int64_t{1'000'000'000};  // 10^9 units
 
 std::optional<int64_t> ParseMoney(std::string_view text) {
-  const auto nano = llm_exporter::base::ScaleDecimal(
-      text, 9, llm_exporter::base::Rounding::kExact, kMaxMoneyNano);
+  const auto nano = llm_exporter::base::ScaleDecimal(text, 9, llm_exporter::base::Rounding::kExact,
+                                                     kMaxMoneyNano);
   if (!nano) return std::nullopt;
   return *nano;
 }

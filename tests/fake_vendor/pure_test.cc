@@ -11,10 +11,10 @@
 #include "tests/fake_vendor/faults.h"
 #include "tests/fake_vendor/log.h"
 #include "tests/fake_vendor/options.h"
+#include "tests/fake_vendor/test_support.h"
 #include "tests/fake_vendor/usage_ledger.h"
 #include "tests/fake_vendor/vendor_pricer.h"
 #include "tests/fake_vendor/wire_replies.h"
-#include "tests/fake_vendor/test_support.h"
 
 namespace llm_exporter::fake_vendor {
 namespace {

@@ -105,14 +105,12 @@ bool PollUntil(Predicate predicate, std::chrono::milliseconds deadline);
 // Counters of served traffic, for expectations.
 inline TokenCounters Tokens(int64_t requests, int64_t input, int64_t cached, int64_t output,
                             CostSplit cost = {}, int64_t unpriced = 0) {
-  TokenCounters counters;
-  counters.requests = requests;
-  counters.input_tokens = input;
-  counters.cached_input_tokens = cached;
-  counters.output_tokens = output;
-  counters.cost = cost;
-  counters.unpriced_requests = unpriced;
-  return counters;
+  return {.requests = requests,
+          .input_tokens = input,
+          .cached_input_tokens = cached,
+          .output_tokens = output,
+          .cost = cost,
+          .unpriced_requests = unpriced};
 }
 
 }  // namespace llm_exporter::fake_vendor::testing

@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <array>
 
-#include "pricing/cost.h"
 #include "base/decimal.h"
+#include "pricing/cost.h"
 
 namespace llm_exporter::fake_vendor {
 namespace {

@@ -1,35 +1,9 @@
 #include "tests/fake_vendor/wire_replies.h"
 
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
+#include "tests/fake_vendor/json_writer.h"
 
 namespace llm_exporter::fake_vendor {
 namespace {
-
-using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
-
-void Key(JsonWriter& w, std::string_view key) {
-  w.Key(key.data(), static_cast<rapidjson::SizeType>(key.size()));
-}
-
-void String(JsonWriter& w, std::string_view value) {
-  w.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
-}
-
-void KeyString(JsonWriter& w, std::string_view key, std::string_view value) {
-  Key(w, key);
-  String(w, value);
-}
-
-void KeyInt(JsonWriter& w, std::string_view key, int64_t value) {
-  Key(w, key);
-  w.Int64(value);
-}
-
-void KeyNull(JsonWriter& w, std::string_view key) {
-  Key(w, key);
-  w.Null();
-}
 
 std::string Text(const Reply& reply) {
   std::string text;

@@ -251,13 +251,8 @@ BOOST_AUTO_TEST_CASE(a_key_cut_by_truncation_is_still_redacted) {
   FakeVendor vendor(dir, {"--api-key", kKey, "--fault", "echo_key_401"});
   Exporter exporter(dir, Config(vendor, "", Probe("echo", "fake-gpt", "1s")), {{"FAKE_KEY", kKey}},
                     {"--log.level=debug"});
-  BOOST_REQUIRE(WaitFor(
-      [&] {
-        return Series(exporter.Metrics(), "llm_probe_failures_total",
-                      {{"target", "echo"}, {"reason", "auth"}})
-                   .value_or(0) >= 1;
-      },
-      20s, 100ms));
+  BOOST_REQUIRE(WaitForSeries(exporter, "llm_probe_failures_total",
+                              {{"target", "echo"}, {"reason", "auth"}}, 1));
   std::string seen = exporter.process().Stderr() + HttpGet(exporter.url() + "/").body +
                      HttpGet(exporter.url() + "/details").body +
                      HttpGet(exporter.url() + "/probe?target=echo&debug=true").body +
@@ -338,13 +333,8 @@ BOOST_AUTO_TEST_CASE(budget_stop_makes_success_stale_not_green) {
   dir.Write("llm_exporter.toml",
             Config(vendor, "[exporter]\nprobe_budget_usd_per_day = 0\n", probes));
   exporter.process().Signal(SIGHUP);
-  BOOST_REQUIRE(WaitFor(
-      [&] {
-        return Series(exporter.Metrics(), "llm_probe_failures_total",
-                      {{"target", "budgeted"}, {"reason", "budget_exhausted"}})
-                   .value_or(0) >= 1;
-      },
-      20s, 50ms));
+  BOOST_REQUIRE(WaitForSeries(exporter, "llm_probe_failures_total",
+                              {{"target", "budgeted"}, {"reason", "budget_exhausted"}}, 1));
   std::string metrics = exporter.Metrics();
   BOOST_TEST(!Series(metrics, "llm_probe_success", target).has_value());
   BOOST_TEST(Series(metrics, "llm_probe_last_run_timestamp_seconds", target).has_value());

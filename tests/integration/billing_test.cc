@@ -73,13 +73,8 @@ double Number(const rapidjson::Value& v) {
 
 std::map<std::string, Row> Reconciliation(const Exporter& exporter,
                                           const std::string& window = "today") {
-  HttpResult r = HttpGet(exporter.url() + "/reconcile?format=json");
-  rapidjson::Document doc;
-  doc.Parse(r.body.c_str());
   std::map<std::string, Row> out;
-  if (doc.HasParseError() || !doc.IsObject()) return out;
-  for (const auto& row : doc["rows"].GetArray()) {
-    if (std::string(row["window"].GetString()) != window) continue;
+  ForEachReconcileRow(exporter, window, [&](const rapidjson::Value& row) {
     Row parsed;
     parsed.verdict = row["verdict"].GetString();
     parsed.local = Number(row["local_cost_usd"]);
@@ -98,25 +93,14 @@ std::map<std::string, Row> Reconciliation(const Exporter& exporter,
       }
     }
     out[std::string(row["vendor"].GetString()) + "/" + row["model"].GetString()] = parsed;
-  }
+  });
   return out;
-}
-
-double Polls(const Exporter& exporter) {
-  return Series(exporter.Metrics(), "llm_billing_polls_total", {{"vendor", "acme"}}).value_or(0);
 }
 
 // Waits for two more completed polls: the second began after everything before the call.
 void AwaitFreshPoll(const Exporter& exporter) {
-  double polls = Polls(exporter);
-  BOOST_REQUIRE(WaitFor([&] { return Polls(exporter) >= polls + 2; }, 20s, 50ms));
-}
-
-void Probe(const Exporter& exporter, const std::string& target, int times) {
-  for (int i = 0; i < times; ++i) {
-    HttpResult r = HttpGet(exporter.url() + "/probe?target=" + target);
-    BOOST_REQUIRE_MESSAGE(Series(r.body, "probe_success").value_or(0) == 1, r.body);
-  }
+  double polls = BillingPolls(exporter, "acme");
+  BOOST_REQUIRE(WaitFor([&] { return BillingPolls(exporter, "acme") >= polls + 2; }, 20s, 50ms));
 }
 
 }  // namespace
@@ -142,8 +126,8 @@ BOOST_AUTO_TEST_CASE(reconciliation_tells_price_from_coverage) {
   }
   FakeVendor vendor(dir, VendorFlags());
   Exporter exporter(dir, Config(vendor), kEnv);
-  Probe(exporter, "acme/fake-gpt", 3);
-  Probe(exporter, "acme/fake-claude", 2);
+  ProbeNow(exporter, "acme/fake-gpt", 3);
+  ProbeNow(exporter, "acme/fake-claude", 2);
   AwaitFreshPoll(exporter);
 
   // Same prices on both sides, all traffic seen: exactly no drift.
@@ -170,8 +154,8 @@ BOOST_AUTO_TEST_CASE(reconciliation_tells_price_from_coverage) {
   BOOST_REQUIRE(
       HttpPost(vendor.url() + "/control/price_skew", "{\"model\":\"fake-gpt\",\"factor\":1.5}")
           .status == 200);
-  Probe(exporter, "acme/fake-gpt", 2);
-  Probe(exporter, "acme/fake-claude", 1);
+  ProbeNow(exporter, "acme/fake-gpt", 2);
+  ProbeNow(exporter, "acme/fake-claude", 1);
   AwaitFreshPoll(exporter);
   rows = Reconciliation(exporter);
   double gpt_new = rows["acme/fake-gpt"].local - gpt_before;
@@ -228,7 +212,7 @@ BOOST_AUTO_TEST_CASE(gateway_and_balance_kinds) {
   TempDir dir;
   FakeVendor vendor(dir, VendorFlags());
   Exporter exporter(dir, Config(vendor), kEnv);
-  Probe(exporter, "acme/fake-gpt", 2);
+  ProbeNow(exporter, "acme/fake-gpt", 2);
   BOOST_REQUIRE(WaitFor(
       [&] {
         std::string s = exporter.Metrics();
@@ -257,13 +241,8 @@ BOOST_AUTO_TEST_CASE(bad_admin_key_is_a_classified_failure) {
   auto env = kEnv;
   env["FAKE_ADMIN_KEY"] = "sk-admin-wrong";
   Exporter exporter(dir, Config(vendor), env);
-  BOOST_TEST(WaitFor(
-      [&] {
-        return Series(exporter.Metrics(), "llm_billing_poll_failures_total",
-                      {{"vendor", "acme"}, {"reason", "auth"}})
-                   .value_or(0) >= 1;
-      },
-      20s, 50ms));
+  BOOST_TEST(WaitForSeries(exporter, "llm_billing_poll_failures_total",
+                           {{"vendor", "acme"}, {"reason", "auth"}}, 1));
   BOOST_TEST(*Series(exporter.Metrics(), "llm_billing_up", {{"vendor", "acme"}}) == 0);
   BOOST_TEST(exporter.process().Stderr().find("sk-admin-wrong") == std::string::npos);
 }

@@ -65,14 +65,9 @@ struct Row {
 };
 
 std::map<std::string, Row> Today(const Exporter& exporter) {
-  HttpResult r = HttpGet(exporter.url() + "/reconcile?format=json");
-  rapidjson::Document doc;
-  doc.Parse(r.body.c_str());
   std::map<std::string, Row> rows;
-  if (doc.HasParseError() || !doc.IsObject()) return rows;
-  for (const auto& row : doc["rows"].GetArray()) {
-    if (std::string(row["window"].GetString()) != "today") continue;
-    if (std::string(row["model"].GetString()) != "all") continue;
+  ForEachReconcileRow(exporter, "today", [&](const rapidjson::Value& row) {
+    if (std::string(row["model"].GetString()) != "all") return;
     Row out;
     out.verdict = row["verdict"].GetString();
     if (row["drift_ratio"].IsNumber()) out.drift = row["drift_ratio"].GetDouble();
@@ -81,31 +76,22 @@ std::map<std::string, Row> Today(const Exporter& exporter) {
     if (row["span_start"].IsString()) out.span_start = row["span_start"].GetString();
     out.reset = row["reset_at"].IsString();
     rows[row["vendor"].GetString()] = out;
-  }
+  });
   return rows;
-}
-
-double Polls(const Exporter& exporter, const std::string& vendor) {
-  return Series(exporter.Metrics(), "llm_billing_polls_total", {{"vendor", vendor}}).value_or(0);
 }
 
 // Two more polls of every vendor: a checkpoint after everything sent so far.
 void AwaitCheckpoints(const Exporter& exporter) {
   std::map<std::string, double> before;
-  for (const char* v : {"holysheep", "router", "deep"}) before[v] = Polls(exporter, v);
+  for (const char* v : {"holysheep", "router", "deep"}) before[v] = BillingPolls(exporter, v);
   BOOST_REQUIRE(WaitFor(
       [&] {
         for (auto& [v, polls] : before) {
-          if (Polls(exporter, v) < polls + 2) return false;
+          if (BillingPolls(exporter, v) < polls + 2) return false;
         }
         return true;
       },
       20s, 50ms));
-}
-
-void Probe(const Exporter& exporter, const std::string& target) {
-  HttpResult r = HttpGet(exporter.url() + "/probe?target=" + target);
-  BOOST_REQUIRE_MESSAGE(Series(r.body, "probe_success").value_or(0) == 1, r.body);
 }
 
 }  // namespace
@@ -137,8 +123,8 @@ BOOST_AUTO_TEST_CASE(totals_only_vendors_reconcile_between_checkpoints) {
   // increase equals the ledger's, exactly.
   AwaitCheckpoints(*exporter);
   for (const auto& t : targets) {
-    Probe(*exporter, t);
-    Probe(*exporter, t);
+    ProbeNow(*exporter, t);
+    ProbeNow(*exporter, t);
   }
   AwaitCheckpoints(*exporter);
   auto rows = Today(*exporter);
@@ -192,7 +178,7 @@ BOOST_AUTO_TEST_CASE(totals_only_vendors_reconcile_between_checkpoints) {
   exporter = std::make_unique<Exporter>(dir, config, env);
   rows = Today(*exporter);
   BOOST_TEST(rows["router"].span_start == router_start);
-  Probe(*exporter, "router/fake-gpt");
+  ProbeNow(*exporter, "router/fake-gpt");
   AwaitCheckpoints(*exporter);
   rows = Today(*exporter);
   BOOST_TEST(rows["router"].span_start == router_start);

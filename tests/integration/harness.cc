@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <boost/test/unit_test.hpp>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -348,6 +349,35 @@ std::optional<double> Series(const std::string& scrape, const std::string& name,
     if (all) return value;
   }
   return std::nullopt;
+}
+
+bool WaitForSeries(const Exporter& exporter, const std::string& name,
+                   const std::map<std::string, std::string>& labels, double value,
+                   std::chrono::milliseconds deadline) {
+  return WaitFor([&] { return Series(exporter.Metrics(), name, labels).value_or(-1) >= value; },
+                 deadline, 25ms);
+}
+
+double BillingPolls(const Exporter& exporter, const std::string& vendor) {
+  return Series(exporter.Metrics(), "llm_billing_polls_total", {{"vendor", vendor}}).value_or(0);
+}
+
+void ProbeNow(const Exporter& exporter, const std::string& target, int times) {
+  for (int i = 0; i < times; ++i) {
+    HttpResult r = HttpGet(exporter.url() + "/probe?target=" + target);
+    BOOST_REQUIRE_MESSAGE(Series(r.body, "probe_success").value_or(0) == 1, r.body);
+  }
+}
+
+void ForEachReconcileRow(const Exporter& exporter, const std::string& window,
+                         const std::function<void(const rapidjson::Value& row)>& row) {
+  HttpResult r = HttpGet(exporter.url() + "/reconcile?format=json");
+  rapidjson::Document doc;
+  doc.Parse(r.body.c_str());
+  BOOST_REQUIRE_MESSAGE(!doc.HasParseError() && doc.IsObject() && doc.HasMember("rows"), r.body);
+  for (const auto& each : doc["rows"].GetArray()) {
+    if (std::string(each["window"].GetString()) == window) row(each);
+  }
 }
 
 }  // namespace llm_exporter::testing

@@ -3,6 +3,7 @@
 // Test harness for integration tests: real processes on loopback, real HTTP,
 // and deadlines instead of sleeps.
 
+#include <rapidjson/document.h>
 #include <sys/types.h>
 
 #include <chrono>
@@ -123,6 +124,19 @@ class FakeVendor {
 // The value of one series in a scrape, by name and label subset; nullopt when absent.
 std::optional<double> Series(const std::string& scrape, const std::string& name,
                              const std::map<std::string, std::string>& labels = {});
+
+// Polls the exporter's scrape until series `name{labels}` reaches `value`.
+bool WaitForSeries(const Exporter& exporter, const std::string& name,
+                   const std::map<std::string, std::string>& labels, double value,
+                   std::chrono::milliseconds deadline = 20s);
+// llm_billing_polls_total of `vendor` (0 before the first poll).
+double BillingPolls(const Exporter& exporter, const std::string& vendor);
+// GET /probe?target=TARGET `times` times; each run must succeed.
+void ProbeNow(const Exporter& exporter, const std::string& target, int times = 1);
+
+// Calls `row` for each row of /reconcile?format=json whose window is `window`.
+void ForEachReconcileRow(const Exporter& exporter, const std::string& window,
+                         const std::function<void(const rapidjson::Value& row)>& row);
 
 std::string ExporterBinary();
 std::string FakeVendorBinary();

@@ -49,13 +49,6 @@ constexpr double kTtftTolerance = 0.010, kSpeedTolerance = 0.05, kTotalTolerance
 std::map<std::string, std::string> T(const std::string& target) { return {{"target", target}}; }
 
 // Waits until `name{labels}` reaches at least `value`.
-bool WaitForSeries(const Exporter& exporter, const std::string& name,
-                   const std::map<std::string, std::string>& labels, double value,
-                   std::chrono::milliseconds deadline = 20s) {
-  return WaitFor([&] { return Series(exporter.Metrics(), name, labels).value_or(-1) >= value; },
-                 deadline, 25ms);
-}
-
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(probes)

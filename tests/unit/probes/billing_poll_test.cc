@@ -83,13 +83,11 @@ const ModelDay* Find(const BillingSnapshot& snapshot, sys_days day, std::string_
 
 pricing::Usage Tokens(int64_t input, int64_t cached, int64_t write_5m, int64_t write_1h,
                       int64_t output) {
-  pricing::Usage usage;
-  usage.input = input;
-  usage.cached_input = cached;
-  usage.cache_write_5m = write_5m;
-  usage.cache_write_1h = write_1h;
-  usage.output = output;
-  return usage;
+  return {.input = input,
+          .cached_input = cached,
+          .cache_write_5m = write_5m,
+          .cache_write_1h = write_1h,
+          .output = output};
 }
 
 // ---------------------------------------------------------------- openai_org
@@ -432,7 +430,7 @@ BOOST_AUTO_TEST_CASE(html_instead_of_json_is_unsupported) {
   BOOST_TEST(error.message == "/v1/dashboard/billing/subscription: HTML where JSON was expected");
   // An HTML error page on a 5xx is the 5xx.
   poll = MakePoll(BillingKind::kOpenAiDashboard, kAnthropicNow, "https://gw.example");
-  error = ReplyFileFails(*poll, "html_502.html", 502);
+  error = ReplyFileFails(*poll, "../html_502.html", 502);
   BOOST_TEST(Reason(error) == "http_5xx");
   BOOST_TEST(error.message ==
              "/v1/dashboard/billing/subscription: HTTP 502: HTML body: 502 Bad Gateway");
@@ -563,7 +561,7 @@ BOOST_AUTO_TEST_CASE(unlimited_key_without_credits) {
 
 BOOST_AUTO_TEST_CASE(other_failures_fail_the_poll) {
   auto poll = MakePoll(BillingKind::kOpenRouter, kAnthropicNow);
-  PollError error = ReplyFileFails(*poll, "html_502.html", 502);
+  PollError error = ReplyFileFails(*poll, "../html_502.html", 502);
   BOOST_TEST(Reason(error) == "http_5xx");
   BOOST_TEST(error.message.starts_with("/api/v1/credits: "));
 
@@ -599,7 +597,7 @@ BOOST_AUTO_TEST_CASE(status_classes) {
       {400, "openai_error_rate_limit.json", "http_4xx"},
       {429, "openai_error_rate_limit.json", "http_429"},
       {500, "anthropic_error_api.json", "http_5xx"},
-      {503, "html_502.html", "http_5xx"},
+      {503, "../html_502.html", "http_5xx"},
       {404, "openai_error_rate_limit.json", "unsupported"},
       {302, "dashboard_html.html", "invalid_response"},
   };
@@ -632,7 +630,7 @@ BOOST_AUTO_TEST_CASE(retry_after_seconds_or_date) {
   BOOST_TEST(error.retry_after_seconds == 60);
 
   poll = MakePoll(BillingKind::kOpenAiOrg, kOpenAiNow);
-  error = ReplyFileFails(*poll, "html_502.html", 503, "120");
+  error = ReplyFileFails(*poll, "../html_502.html", 503, "120");
   BOOST_TEST(Reason(error) == "http_5xx");
   BOOST_TEST(error.retry_after_seconds == 120);
 

@@ -13,29 +13,11 @@ namespace {
 
 using testing::ParseSseChunked;
 using testing::ReadTestdata;
+using testing::StreamRun;
 using testing::WithLineEndings;
 
-struct StreamRun {
-  StreamSummary summary;
-  std::optional<WireError> final_error;
-  int first_token_event = -1;
-  int first_token_calls = 0;
-  bool mid_event = false;
-};
-
 StreamRun RunStream(std::string_view text, size_t chunk_size) {
-  StreamRun run;
-  const std::vector<SseEvent> events = ParseSseChunked(text, chunk_size, &run.mid_event);
-  AnthropicStreamAccumulator accumulator;
-  for (size_t i = 0; i < events.size(); ++i) {
-    if (accumulator.OnEvent(events[i])) {
-      ++run.first_token_calls;
-      run.first_token_event = static_cast<int>(i);
-    }
-  }
-  run.summary = accumulator.summary();
-  run.final_error = accumulator.FinalError();
-  return run;
+  return testing::RunStream<AnthropicStreamAccumulator>(text, chunk_size);
 }
 
 BOOST_AUTO_TEST_SUITE(anthropic_messages)

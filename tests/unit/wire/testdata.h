@@ -4,11 +4,13 @@
 // through the parser in chunks of a chosen size.
 
 #include <cstddef>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "wire/chat_reply.h"
 #include "wire/sse_parser.h"
 #include "wire/wire_error.h"
 
@@ -32,5 +34,31 @@ std::vector<wire::SseEvent> ParseSseChunked(std::string_view text, size_t chunk_
 
 // Rewrites every "\n" as `line_ending`.
 std::string WithLineEndings(std::string_view text, std::string_view line_ending);
+
+// What an accumulator made of a whole recorded stream.
+struct StreamRun {
+  wire::StreamSummary summary;
+  std::optional<wire::WireError> final_error;
+  int first_token_event = -1;  // index of the event that returned true
+  int first_token_calls = 0;
+  bool mid_event = false;
+};
+
+// Feeds `text`, `chunk_size` bytes at a time, through a fresh Accumulator.
+template <typename Accumulator>
+StreamRun RunStream(std::string_view text, size_t chunk_size) {
+  StreamRun run;
+  const std::vector<wire::SseEvent> events = ParseSseChunked(text, chunk_size, &run.mid_event);
+  Accumulator accumulator;
+  for (size_t i = 0; i < events.size(); ++i) {
+    if (accumulator.OnEvent(events[i])) {
+      ++run.first_token_calls;
+      run.first_token_event = static_cast<int>(i);
+    }
+  }
+  run.summary = accumulator.summary();
+  run.final_error = accumulator.FinalError();
+  return run;
+}
 
 }  // namespace llm_exporter::testing
