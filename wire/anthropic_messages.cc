@@ -1,9 +1,5 @@
 #include "wire/anthropic_messages.h"
 
-#include <rapidjson/document.h>
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
-
 #include <algorithm>
 #include <utility>
 
@@ -14,11 +10,10 @@ namespace llm_exporter::wire {
 namespace {
 
 using internal::CountMember;
+using internal::kMaxFieldBytes;
 using internal::Member;
 using internal::ObjectMember;
 using internal::StringMember;
-
-constexpr size_t kMaxFieldBytes = 64;
 
 enum class DeltaKind { kText, kThinking, kTool };
 
@@ -71,18 +66,12 @@ std::expected<bool, std::string> ApplyUsage(const rapidjson::Value& json, pricin
   return output->has_value();
 }
 
-std::string_view StringOrEmpty(const rapidjson::Value& object, std::string_view name) {
-  return StringMember(object, name).value_or(std::string_view());
-}
-
 }  // namespace
 
 std::string BuildAnthropicRequest(const AnthropicRequest& request) {
   rapidjson::StringBuffer buffer;
   internal::JsonWriter writer(buffer);
-  writer.StartObject();
-  writer.Key("model");
-  internal::WriteString(writer, request.model);
+  internal::StartRequest(writer, request.model);
   writer.Key("max_tokens");
   writer.Int64(request.max_tokens);
   internal::WriteUserMessage(writer, request.prompt);
@@ -99,8 +88,7 @@ std::string BuildAnthropicRequest(const AnthropicRequest& request) {
     writer.Key("stream");
     writer.Bool(true);
   }
-  writer.EndObject();
-  return std::string(buffer.GetString(), buffer.GetSize());
+  return internal::EndRequest(writer, buffer);
 }
 
 std::expected<ChatReply, WireError> ParseAnthropicReply(std::string_view body) {
@@ -114,15 +102,16 @@ std::expected<ChatReply, WireError> ParseAnthropicReply(std::string_view body) {
   }
   ChatReply reply;
   for (const rapidjson::Value& block : content->GetArray()) {
-    const std::string_view type = StringOrEmpty(block, "type");
+    const std::string_view type = internal::StringOrEmpty(block, "type");
     if (type == "text") {
-      reply.content.append(StringOrEmpty(block, "text"));
+      reply.content.append(internal::StringOrEmpty(block, "text"));
     } else if (type == "thinking") {
-      reply.reasoning_content.append(StringOrEmpty(block, "thinking"));
+      reply.reasoning_content.append(internal::StringOrEmpty(block, "thinking"));
     }
   }
-  reply.finish_reason = internal::ForLog(StringOrEmpty(doc, "stop_reason"), kMaxFieldBytes);
-  reply.model = internal::ForLog(StringOrEmpty(doc, "model"), kMaxErrorMessageBytes);
+  reply.finish_reason =
+      internal::ForLog(internal::StringOrEmpty(doc, "stop_reason"), kMaxFieldBytes);
+  reply.model = internal::ForLog(internal::StringOrEmpty(doc, "model"), kMaxErrorMessageBytes);
   const rapidjson::Value* usage = Member(doc, "usage");
   if (usage != nullptr && !usage->IsNull()) {
     auto applied = ApplyUsage(*usage, reply.usage);
@@ -194,24 +183,25 @@ bool AnthropicStreamAccumulator::OnEvent(const SseEvent& event) {
       Fail(internal::InvalidResponse("message_start without a message object"));
       return false;
     }
-    summary_.model = internal::ForLog(StringOrEmpty(*message, "model"), kMaxErrorMessageBytes);
+    summary_.model =
+        internal::ForLog(internal::StringOrEmpty(*message, "model"), kMaxErrorMessageBytes);
     apply_usage(*message);
   } else if (type == "content_block_start") {
     if (const rapidjson::Value* block = ObjectMember(doc, "content_block")) {
-      const std::string_view block_type = StringOrEmpty(*block, "type");
-      token =
-          OnDelta(block_type, StringOrEmpty(*block, block_type == "text" ? "text" : "thinking"));
+      const std::string_view block_type = internal::StringOrEmpty(*block, "type");
+      token = OnDelta(block_type,
+                      internal::StringOrEmpty(*block, block_type == "text" ? "text" : "thinking"));
     }
   } else if (type == "content_block_delta") {
     if (const rapidjson::Value* delta = ObjectMember(doc, "delta")) {
-      const std::string_view delta_type = StringOrEmpty(*delta, "type");
+      const std::string_view delta_type = internal::StringOrEmpty(*delta, "type");
       std::string_view text;
       if (delta_type == "text_delta") {
-        text = StringOrEmpty(*delta, "text");
+        text = internal::StringOrEmpty(*delta, "text");
       } else if (delta_type == "thinking_delta") {
-        text = StringOrEmpty(*delta, "thinking");
+        text = internal::StringOrEmpty(*delta, "thinking");
       } else if (delta_type == "input_json_delta") {
-        text = StringOrEmpty(*delta, "partial_json");
+        text = internal::StringOrEmpty(*delta, "partial_json");
       }
       token = OnDelta(delta_type, text);
     }
@@ -225,11 +215,7 @@ bool AnthropicStreamAccumulator::OnEvent(const SseEvent& event) {
   } else if (type == "message_stop") {
     summary_.terminated = true;
   }
-  if (token && !summary_.first_token_seen) {
-    summary_.first_token_seen = true;
-    return true;
-  }
-  return false;
+  return MarkFirstToken(token);
 }
 
 std::optional<WireError> AnthropicStreamAccumulator::FinalError() const {

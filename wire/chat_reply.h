@@ -59,6 +59,12 @@ class StreamAccumulatorBase {
   void Fail(WireError error) {
     if (!summary_.error) summary_.error = std::move(error);
   }
+  // True exactly once: for the first event that carried a token.
+  bool MarkFirstToken(bool token) {
+    if (!token || summary_.first_token_seen) return false;
+    summary_.first_token_seen = true;
+    return true;
+  }
   // Appends content text up to the cap (noting a cut).
   void AppendText(std::string_view text);
   // summary().error, else an invalid_response saying `unterminated` when the

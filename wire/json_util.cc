@@ -201,6 +201,21 @@ void WriteString(JsonWriter& writer, std::string_view text) {
   writer.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
 }
 
+void StartRequest(JsonWriter& writer, std::string_view model) {
+  writer.StartObject();
+  writer.Key("model");
+  WriteString(writer, model);
+}
+
+std::string EndRequest(JsonWriter& writer, const rapidjson::StringBuffer& buffer) {
+  writer.EndObject();
+  return std::string(buffer.GetString(), buffer.GetSize());
+}
+
+std::string_view StringOrEmpty(const rapidjson::Value& object, std::string_view name) {
+  return StringMember(object, name).value_or(std::string_view());
+}
+
 void WriteUserMessage(JsonWriter& writer, std::string_view prompt) {
   writer.Key("messages");
   writer.StartArray();

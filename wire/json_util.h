@@ -54,8 +54,17 @@ std::string ForLog(std::string_view text, size_t max_bytes);
 
 std::string_view TrimWhitespace(std::string_view text);
 
+// The longest short field (finish reason, stop reason) kept for logs.
+inline constexpr size_t kMaxFieldBytes = 64;
+
 using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
 void WriteString(JsonWriter& writer, std::string_view text);
+// Opens a request object with its "model".
+void StartRequest(JsonWriter& writer, std::string_view model);
+// Closes the request object and returns its text.
+std::string EndRequest(JsonWriter& writer, const rapidjson::StringBuffer& buffer);
+// The member's string, or "" when it is absent or not a string.
+std::string_view StringOrEmpty(const rapidjson::Value& object, std::string_view name);
 // "messages":[{"role":"user","content":PROMPT}], into an open object.
 void WriteUserMessage(JsonWriter& writer, std::string_view prompt);
 

@@ -1,9 +1,5 @@
 #include "wire/openai_chat.h"
 
-#include <rapidjson/document.h>
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
-
 #include <algorithm>
 #include <utility>
 
@@ -14,11 +10,10 @@ namespace llm_exporter::wire {
 namespace {
 
 using internal::CountMember;
+using internal::kMaxFieldBytes;
 using internal::Member;
 using internal::ObjectMember;
 using internal::StringMember;
-
-constexpr size_t kMaxFieldBytes = 64;
 
 // A *_details member: absent/null gives nullptr, an object gives it, any other
 // type is an error.
@@ -107,18 +102,12 @@ std::expected<std::string, std::string> ContentText(const rapidjson::Value& mess
   return text;
 }
 
-std::string_view NonEmptyString(const rapidjson::Value& object, std::string_view name) {
-  return StringMember(object, name).value_or(std::string_view());
-}
-
 }  // namespace
 
 std::string BuildOpenAiChatRequest(const OpenAiChatRequest& request) {
   rapidjson::StringBuffer buffer;
   internal::JsonWriter writer(buffer);
-  writer.StartObject();
-  writer.Key("model");
-  internal::WriteString(writer, request.model);
+  internal::StartRequest(writer, request.model);
   internal::WriteUserMessage(writer, request.prompt);
   writer.Key(request.use_max_completion_tokens ? "max_completion_tokens" : "max_tokens");
   writer.Int64(request.max_tokens);
@@ -135,8 +124,7 @@ std::string BuildOpenAiChatRequest(const OpenAiChatRequest& request) {
     writer.Bool(true);
     writer.EndObject();
   }
-  writer.EndObject();
-  return std::string(buffer.GetString(), buffer.GetSize());
+  return internal::EndRequest(writer, buffer);
 }
 
 std::expected<ChatReply, WireError> ParseOpenAiChatReply(std::string_view body) {
@@ -156,12 +144,12 @@ std::expected<ChatReply, WireError> ParseOpenAiChatReply(std::string_view body) 
   auto content = ContentText(*message);
   if (!content) return std::unexpected(internal::InvalidResponse(content.error()));
   reply.content = std::move(*content);
-  reply.reasoning_content = NonEmptyString(*message, "reasoning_content");
+  reply.reasoning_content = internal::StringOrEmpty(*message, "reasoning_content");
   if (reply.reasoning_content.empty())
-    reply.reasoning_content = NonEmptyString(*message, "reasoning");
+    reply.reasoning_content = internal::StringOrEmpty(*message, "reasoning");
   reply.finish_reason =
-      internal::ForLog(NonEmptyString((*choices)[0], "finish_reason"), kMaxFieldBytes);
-  reply.model = internal::ForLog(NonEmptyString(doc, "model"), kMaxErrorMessageBytes);
+      internal::ForLog(internal::StringOrEmpty((*choices)[0], "finish_reason"), kMaxFieldBytes);
+  reply.model = internal::ForLog(internal::StringOrEmpty(doc, "model"), kMaxErrorMessageBytes);
   const rapidjson::Value* usage = Member(doc, "usage");
   if (usage != nullptr && !usage->IsNull()) {
     auto parsed_usage = UsageFromJson(*usage);
@@ -224,7 +212,7 @@ bool OpenAiStreamAccumulator::OnEvent(const SseEvent& event) {
     return false;
   }
   if (summary_.model.empty()) {
-    summary_.model = internal::ForLog(NonEmptyString(doc, "model"), kMaxErrorMessageBytes);
+    summary_.model = internal::ForLog(internal::StringOrEmpty(doc, "model"), kMaxErrorMessageBytes);
   }
   const rapidjson::Value* usage = Member(doc, "usage");
   if (usage != nullptr && !usage->IsNull()) {
@@ -247,9 +235,9 @@ bool OpenAiStreamAccumulator::OnEvent(const SseEvent& event) {
     const bool first_choice = index == nullptr || !index->IsInt64() || index->GetInt64() == 0;
     std::string_view text;
     if (const rapidjson::Value* delta = ObjectMember(choice, "delta")) {
-      text = NonEmptyString(*delta, "content");
-      if (!NonEmptyString(*delta, "reasoning_content").empty() ||
-          !NonEmptyString(*delta, "reasoning").empty()) {
+      text = internal::StringOrEmpty(*delta, "content");
+      if (!internal::StringOrEmpty(*delta, "reasoning_content").empty() ||
+          !internal::StringOrEmpty(*delta, "reasoning").empty()) {
         ++summary_.reasoning_deltas;
         token = true;
       }
@@ -259,7 +247,7 @@ bool OpenAiStreamAccumulator::OnEvent(const SseEvent& event) {
         token = true;
       }
     } else {
-      text = NonEmptyString(choice, "text");
+      text = internal::StringOrEmpty(choice, "text");
     }
     if (!text.empty()) {
       ++summary_.content_deltas;
@@ -272,11 +260,7 @@ bool OpenAiStreamAccumulator::OnEvent(const SseEvent& event) {
       summary_.finish_reason = internal::ForLog(*finish, kMaxFieldBytes);
     }
   }
-  if (token && !summary_.first_token_seen) {
-    summary_.first_token_seen = true;
-    return true;
-  }
-  return false;
+  return MarkFirstToken(token);
 }
 
 std::optional<WireError> OpenAiStreamAccumulator::FinalError() const {
