@@ -18,14 +18,9 @@ exporter="${1:?$usage}"
 fake_vendor="${2:?$usage}"
 prometheus="${3:-$(command -v prometheus || true)}"
 
-run="$(mktemp -d "${TMPDIR:-/tmp}/llm_dash_check.XXXXXX")"
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$run"
-}
-trap cleanup EXIT
+# shellcheck source=dashboards/lib.sh
+source "$here/lib.sh"
+new_run_dir llm_dash_check
 
 # $1 = deadline in tenths of a second, rest = a command that succeeds when ready.
 wait_for() {

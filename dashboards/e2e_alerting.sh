@@ -34,14 +34,9 @@ prometheus="${3:-prometheus}"
 alertmanager="${4:-prometheus-alertmanager}"
 deadline_seconds=60
 
-run="$(mktemp -d "${TMPDIR:-/tmp}/llm_e2e_alerting.XXXXXX")"
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$run"
-}
-trap cleanup EXIT
+# shellcheck source=dashboards/lib.sh
+source "$here/lib.sh"
+new_run_dir llm_e2e_alerting
 start=$SECONDS
 
 fail() {
