@@ -89,9 +89,9 @@ BOOST_AUTO_TEST_CASE(skew_factors_are_exact_decimals) {
   BOOST_TEST(ParseSkewFactor("1.5").value() == 1'500'000'000);
   BOOST_TEST(ParseSkewFactor("0").value() == 0);
   BOOST_TEST(ParseSkewFactor("1000").value() == kMaxSkew);
-  BOOST_TEST(ParseSkewFactor("2e-1").value() == 200'000'000);
+  BOOST_TEST(ParseSkewFactor("0.2").value() == 200'000'000);
   BOOST_TEST(ParseSkewFactor("0.000000001").value() == 1);
-  for (std::string_view bad : {"-1", "1000.000000001", "1.0000000001", "abc", ""}) {
+  for (std::string_view bad : {"-1", "1000.000000001", "1.0000000001", "abc", "", "2e-1"}) {
     BOOST_TEST(!ParseSkewFactor(bad).has_value(), bad);
   }
   const auto assignment = ParseSkewAssignment("fake-gpt=1.5");
@@ -116,66 +116,106 @@ BOOST_AUTO_TEST_CASE(skew_rounds_half_to_even_on_integer_nano_usd) {
 }
 
 BOOST_AUTO_TEST_CASE(split_parts_add_up_to_the_total) {
-  const pricing::Prices fake{
+  const VendorPrices fake{
       .input = 1'000'000'000, .cached_input = 250'000'000, .output = 2'000'000'000};
-  const pricing::Usage usage{.input = 5, .cached_input = 5, .output = 8};
+  const RequestTokens usage{.input = 5, .cached_input = 5, .output = 8};
   BOOST_TEST((SplitCost(fake, usage, kUnitSkew, 22'250) == CostSplit{5'000, 1'250, 16'000}));
   BOOST_TEST((SplitCost(fake, usage, 1'500'000'000, ApplySkew(22'250, 1'500'000'000)) ==
               CostSplit{7'500, 1'875, 24'000}));
 
   // Half a nano-USD each: the one nano-USD of the total goes to output (ties).
-  const pricing::Prices half{.input = 500'000, .output = 500'000};
+  const VendorPrices half{.input = 500'000, .output = 500'000};
   BOOST_TEST((SplitCost(half, {.input = 1, .output = 1}, kUnitSkew, 1) == CostSplit{0, 0, 1}));
   // Largest remainder wins: 0.3 input, 0.7 output.
-  const pricing::Prices uneven{.input = 300'000, .output = 700'000};
+  const VendorPrices uneven{.input = 300'000, .output = 700'000};
   BOOST_TEST((SplitCost(uneven, {.input = 1, .output = 1}, kUnitSkew, 1) == CostSplit{0, 0, 1}));
   BOOST_TEST((SplitCost(uneven, {.input = 2, .output = 1}, kUnitSkew, 1) == CostSplit{0, 0, 1}));
   BOOST_TEST((SplitCost(uneven, {.input = 3, .output = 1}, kUnitSkew, 2) == CostSplit{1, 0, 1}));
 
   // A big skew of a rounded total: the parts still add up and stay >= 0.
-  const pricing::Prices tiny{.input = 40'000, .output = 40'000};  // 0.04 nano-USD per token
+  const VendorPrices tiny{.input = 40'000, .output = 40'000};  // 0.04 nano-USD per token
   const int64_t ten = 10 * kUnitSkew;
   BOOST_TEST((SplitCost(tiny, {.input = 10, .output = 10}, ten, 10) == CostSplit{4, 0, 6}));
-  const pricing::Prices tinier{.input = 20'000, .output = 20'000};
+  const VendorPrices tinier{.input = 20'000, .output = 20'000};
   BOOST_TEST((SplitCost(tinier, {.input = 10, .output = 10}, ten, 0) == CostSplit{0, 0, 0}));
 
-  // The property, over many requests: priced like CostNanoUsd, split exactly.
+  // The property, over many requests: split exactly, and priced as the
+  // exporter prices them (its CostNanoUsd, a different implementation).
+  const VendorPrices prices{.input = 1'234'567, .cached_input = 123'457, .output = 9'876'543};
   pricing::PriceRow row;
   row.prices = {
-      .input = 1'234'567, .cached_input = 123'457, .output = 9'876'543, .reasoning = 9'876'543};
+      .input = prices.input, .cached_input = prices.cached_input, .output = prices.output};
   uint64_t state = 42;
   auto next = [&](uint64_t bound) {
     state = state * 6364136223846793005u + 1442695040888963407u;
     return static_cast<int64_t>((state >> 33) % bound);
   };
   for (int i = 0; i < 2000; ++i) {
-    const pricing::Usage random{
+    const RequestTokens random{
         .input = next(5000), .cached_input = next(3000), .output = next(2000)};
+    const int64_t cost = RequestCostNanoUsd(prices, random);
+    BOOST_TEST_REQUIRE(cost == pricing::CostNanoUsd(row, {.input = random.input,
+                                                          .cached_input = random.cached_input,
+                                                          .output = random.output}));
     const int64_t factor = next(3 * kUnitSkew);
-    const int64_t total = ApplySkew(pricing::CostNanoUsd(row, random), factor);
-    const CostSplit split = SplitCost(row.prices, random, factor, total);
+    const int64_t total = ApplySkew(cost, factor);
+    const CostSplit split = SplitCost(prices, random, factor, total);
     BOOST_TEST_REQUIRE(split.Total() == total);
     BOOST_TEST_REQUIRE((split.input >= 0 && split.cached_input >= 0 && split.output >= 0));
   }
 }
 
 BOOST_AUTO_TEST_CASE(long_context_tier_applies_to_the_split_too) {
-  pricing::PriceRow row;
-  row.prices = {.input = 1'000'000'000, .output = 2'000'000'000};
-  row.long_context = pricing::LongContextTier{
-      .threshold = 10, .prices = {.input = 3'000'000'000, .output = 4'000'000'000}};
-  BOOST_TEST(PricesFor(row, {.input = 10}).input == 1'000'000'000);
-  BOOST_TEST(PricesFor(row, {.input = 6, .cached_input = 5}).input == 3'000'000'000);
-  const pricing::Usage usage{.input = 11, .output = 1};
-  const int64_t total = pricing::CostNanoUsd(row, usage);
+  PriceEntry entry;
+  entry.prices = {.input = 1'000'000'000, .output = 2'000'000'000};
+  entry.long_context_threshold = 10;
+  entry.long_context = {.input = 3'000'000'000, .output = 4'000'000'000};
+  BOOST_TEST(PricesFor(entry, {.input = 10}).input == 1'000'000'000);
+  BOOST_TEST(PricesFor(entry, {.input = 6, .cached_input = 5}).input == 3'000'000'000);
+  const RequestTokens usage{.input = 11, .output = 1};
+  const int64_t total = RequestCostNanoUsd(PricesFor(entry, usage), usage);
+  BOOST_TEST(total == 37'000);
   BOOST_TEST(
-      (SplitCost(PricesFor(row, usage), usage, kUnitSkew, total) == CostSplit{33'000, 0, 4'000}));
+      (SplitCost(PricesFor(entry, usage), usage, kUnitSkew, total) == CostSplit{33'000, 0, 4'000}));
+}
+
+// Two readers of the shipped price files, written apart: the fake vendor's
+// and the exporter's must agree on every row they both read.
+BOOST_AUTO_TEST_CASE(own_price_list_agrees_with_the_exporters_on_the_shipped_files) {
+  for (const char* file : {"/pricing/prices.toml", "/pricing/fake_prices.toml"}) {
+    const std::string path = std::string(LLM_EXPORTER_SOURCE_DIR) + file;
+    auto own = PriceList::Load(path);
+    BOOST_REQUIRE_MESSAGE(own, own.error());
+    auto project = pricing::LoadPriceBook({path}, "");
+    BOOST_REQUIRE(project);
+    BOOST_TEST(own->entries.size() == project->rows().size());
+    for (const PriceEntry& e : own->entries) {
+      BOOST_TEST_CONTEXT(e.table << "/" << e.model) {
+        const auto at = system_clock::time_point(e.effective_from);
+        const PriceEntry* found = own->Find(e.table, e.model, e.effective_from);
+        BOOST_TEST(found == &e);
+        const pricing::PriceRow* row = project->Find(e.table, e.model, at);
+        BOOST_REQUIRE(row != nullptr);
+        BOOST_TEST(row->prices.input == e.prices.input);
+        BOOST_TEST(row->prices.cached_input == e.prices.cached_input);
+        BOOST_TEST(row->prices.output == e.prices.output);
+        BOOST_TEST(row->long_context.has_value() == e.long_context_threshold.has_value());
+        if (row->long_context && e.long_context_threshold) {
+          BOOST_TEST(row->long_context->threshold == *e.long_context_threshold);
+          BOOST_TEST(row->long_context->prices.input == e.long_context.input);
+          BOOST_TEST(row->long_context->prices.output == e.long_context.output);
+        }
+      }
+    }
+  }
 }
 
 BOOST_AUTO_TEST_CASE(prices_served_replies_from_the_fake_table) {
-  auto book = pricing::LoadPriceBook({LLM_EXPORTER_SOURCE_DIR "/pricing/fake_prices.toml"}, "");
+  auto book = PriceList::Load(LLM_EXPORTER_SOURCE_DIR "/pricing/fake_prices.toml");
   BOOST_REQUIRE(book);
-  auto shared = std::make_shared<const pricing::PriceBook>(std::move(*book));
+  auto shared = std::make_shared<const PriceList>(std::move(*book));
+  auto project = pricing::LoadPriceBook({LLM_EXPORTER_SOURCE_DIR "/pricing/fake_prices.toml"}, "");
+  BOOST_REQUIRE(project);
   VendorPricer pricer(shared, "fake", {{"fake-claude", 1'500'000'000}});
   const auto at = system_clock::time_point(sys_days(std::chrono::year(2026) / 1 / 1));
 
@@ -183,7 +223,8 @@ BOOST_AUTO_TEST_CASE(prices_served_replies_from_the_fake_table) {
   const auto gpt_cost = pricer.Price("fake-gpt", gpt, at);
   BOOST_REQUIRE(gpt_cost);
   BOOST_TEST((*gpt_cost == CostSplit{5'000, 1'250, 16'000}));
-  const pricing::PriceRow* row = shared->Find("fake", "fake-gpt", at);
+  // The exporter's own code prices it the same.
+  const pricing::PriceRow* row = project->Find("fake", "fake-gpt", at);
   BOOST_REQUIRE(row);
   BOOST_TEST(gpt_cost->Total() ==
              pricing::CostNanoUsd(*row, {.input = 5, .cached_input = 5, .output = 8}));

@@ -1,6 +1,7 @@
 #include "tests/fake_vendor/decimal_text.h"
 
 #include <algorithm>
+#include <limits>
 
 namespace llm_exporter::fake_vendor {
 
@@ -23,6 +24,29 @@ std::string DecimalText(int64_t value, int scale, int min_fraction_digits) {
   text += std::to_string(magnitude / unit);
   if (!fraction.empty()) text += "." + fraction;
   return text;
+}
+
+std::optional<int64_t> ParseDecimalText(std::string_view text, int scale) {
+  const bool negative = text.starts_with('-');
+  if (negative) text.remove_prefix(1);
+  __int128 value = 0;
+  int fraction = -1;
+  bool any_digit = false;
+  for (char c : text) {
+    if (c == '.' && fraction < 0) {
+      fraction = 0;
+      continue;
+    }
+    if (c < '0' || c > '9' || fraction >= scale) return std::nullopt;
+    value = value * 10 + (c - '0');
+    any_digit = true;
+    if (fraction >= 0) ++fraction;
+    if (value > (__int128{1} << 100)) return std::nullopt;
+  }
+  if (!any_digit || fraction == 0) return std::nullopt;
+  for (int i = std::max(fraction, 0); i < scale; ++i) value *= 10;
+  if (value > std::numeric_limits<int64_t>::max()) return std::nullopt;
+  return static_cast<int64_t>(negative ? -value : value);
 }
 
 }  // namespace llm_exporter::fake_vendor

@@ -56,10 +56,9 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (!command_line->prices_file.empty()) {
-    auto book = llm_exporter::pricing::LoadPriceBook({command_line->prices_file}, "");
+    auto book = fv::PriceList::Load(command_line->prices_file);
     if (!book) {
-      for (const auto& error : book.error())
-        std::fprintf(stderr, "fake_vendor: %s\n", error.c_str());
+      std::fprintf(stderr, "fake_vendor: %s\n", book.error().c_str());
       return 2;
     }
     if (!book->HasTable(command_line->server.price_table)) {
@@ -67,8 +66,7 @@ int main(int argc, char** argv) {
                    command_line->server.price_table.c_str(), command_line->prices_file.c_str());
       return 2;
     }
-    command_line->server.price_book =
-        std::make_shared<const llm_exporter::pricing::PriceBook>(std::move(*book));
+    command_line->server.price_book = std::make_shared<const fv::PriceList>(std::move(*book));
   }
 
   // Block the stop signals before civetweb starts its threads so that they all

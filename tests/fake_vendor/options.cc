@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <optional>
 
-#include "base/decimal.h"
+#include "tests/fake_vendor/decimal_text.h"
 #include "tests/fake_vendor/vendor_pricer.h"
 
 namespace llm_exporter::fake_vendor {
@@ -42,9 +42,8 @@ constexpr int64_t kMaxMillis = 3'600'000;
 constexpr int64_t kMaxMoneyNano = 1'000'000'000 * int64_t{1'000'000'000};  // 10^9 units
 
 std::optional<int64_t> ParseMoney(std::string_view text) {
-  const auto nano = llm_exporter::base::ScaleDecimal(text, 9, llm_exporter::base::Rounding::kExact,
-                                                     kMaxMoneyNano);
-  if (!nano) return std::nullopt;
+  const auto nano = ParseDecimalText(text, 9);
+  if (!nano || *nano < 0 || *nano > kMaxMoneyNano) return std::nullopt;
   return *nano;
 }
 

@@ -31,9 +31,9 @@
 #include <string>
 #include <string_view>
 
-#include "pricing/price_book.h"
 #include "tests/fake_vendor/chat_request.h"
 #include "tests/fake_vendor/faults.h"
+#include "tests/fake_vendor/price_list.h"
 #include "tests/fake_vendor/usage_ledger.h"
 #include "tests/fake_vendor/vendor_pricer.h"
 #include "tests/fake_vendor/wire_replies.h"
@@ -55,8 +55,8 @@ struct ServerOptions {
   std::function<std::chrono::system_clock::time_point()> wall_clock;  // default: system clock
 
   // Billing.
-  std::string admin_key;  // org usage/cost routes; empty: they take api_key
-  std::shared_ptr<const pricing::PriceBook> price_book;  // null: nothing is priced
+  std::string admin_key;                        // org usage/cost routes; empty: they take api_key
+  std::shared_ptr<const PriceList> price_book;  // null: nothing is priced
   std::string price_table = "fake";
   SkewMap price_skews;
   int64_t quota_nano_usd = 25'000'000'000;  // credit / limit of the balance routes

@@ -3,8 +3,7 @@
 #include <algorithm>
 #include <array>
 
-#include "base/decimal.h"
-#include "pricing/cost.h"
+#include "tests/fake_vendor/decimal_text.h"
 
 namespace llm_exporter::fake_vendor {
 namespace {
@@ -23,8 +22,8 @@ Int128 RoundHalfEven(Int128 numerator, Int128 denominator) {
 }  // namespace
 
 std::expected<int64_t, std::string> ParseSkewFactor(std::string_view text) {
-  const auto factor = base::ScaleDecimal(text, 9, base::Rounding::kExact, kMaxSkew);
-  if (!factor) {
+  const auto factor = ParseDecimalText(text, 9);
+  if (!factor || *factor < 0 || *factor > kMaxSkew) {
     return std::unexpected(
         "price skew factor must be a decimal in 0..1000 with at most 9 "
         "fraction digits, got \"" +
@@ -49,24 +48,13 @@ int64_t ApplySkew(int64_t nano_usd, int64_t factor) {
   return static_cast<int64_t>(RoundHalfEven(Int128{nano_usd} * factor, kUnitSkew));
 }
 
-const pricing::Prices& PricesFor(const pricing::PriceRow& row, const pricing::Usage& usage) {
-  // Mirrors CostNanoUsd's tier rule, so the split uses the prices the total used.
-  if (!row.long_context) return row.prices;
-  const Int128 context =
-      Int128{std::max<int64_t>(usage.input, 0)} + std::max<int64_t>(usage.cached_input, 0) +
-      std::max<int64_t>(usage.cache_write_5m, 0) + std::max<int64_t>(usage.cache_write_1h, 0);
-  return context > row.long_context->threshold ? row.long_context->prices : row.prices;
-}
-
-CostSplit SplitCost(const pricing::Prices& prices, const pricing::Usage& usage, int64_t factor,
+CostSplit SplitCost(const VendorPrices& prices, const RequestTokens& tokens, int64_t factor,
                     int64_t total) {
-  const int64_t output = std::max<int64_t>(usage.output, 0);
-  const int64_t reasoning = std::clamp<int64_t>(usage.reasoning, 0, output);
   // Exact shares in units of 10^-15 nano-USD: tokens * (nano-USD per million) * factor.
   const std::array<Int128, 3> exact = {
-      Int128{std::max<int64_t>(usage.input, 0)} * prices.input * factor,
-      Int128{std::max<int64_t>(usage.cached_input, 0)} * prices.cached_input * factor,
-      (Int128{output - reasoning} * prices.output + Int128{reasoning} * prices.reasoning) * factor};
+      Int128{std::max<int64_t>(tokens.input, 0)} * prices.input * factor,
+      Int128{std::max<int64_t>(tokens.cached_input, 0)} * prices.cached_input * factor,
+      Int128{std::max<int64_t>(tokens.output, 0)} * prices.output * factor};
   constexpr Int128 kUnit = Int128{1'000'000} * kUnitSkew;
   std::array<int64_t, 3> parts{};
   std::array<Int128, 3> remainders{};
@@ -99,7 +87,7 @@ CostSplit SplitCost(const pricing::Prices& prices, const pricing::Usage& usage, 
   return CostSplit{parts[0], parts[1], parts[2]};
 }
 
-VendorPricer::VendorPricer(std::shared_ptr<const pricing::PriceBook> book, std::string table,
+VendorPricer::VendorPricer(std::shared_ptr<const PriceList> book, std::string table,
                            SkewMap initial_skews)
     : book_(std::move(book)),
       table_(std::move(table)),
@@ -109,9 +97,9 @@ VendorPricer::VendorPricer(std::shared_ptr<const pricing::PriceBook> book, std::
 std::optional<CostSplit> VendorPricer::Price(std::string_view model, const TokenCounters& tokens,
                                              std::chrono::system_clock::time_point at) const {
   if (!book_) return std::nullopt;
-  const pricing::PriceRow* row = book_->Find(table_, model, at);
-  if (row == nullptr) return std::nullopt;
-  const pricing::Usage usage{
+  const PriceEntry* entry = book_->Find(table_, model, std::chrono::floor<std::chrono::days>(at));
+  if (entry == nullptr) return std::nullopt;
+  const RequestTokens request{
       .input = std::max<int64_t>(tokens.input_tokens - tokens.cached_input_tokens, 0),
       .cached_input = tokens.cached_input_tokens,
       .output = tokens.output_tokens};
@@ -120,8 +108,9 @@ std::optional<CostSplit> VendorPricer::Price(std::string_view model, const Token
     std::lock_guard lock(mutex_);
     if (const auto it = skews_.find(model); it != skews_.end()) factor = it->second;
   }
-  const int64_t total = ApplySkew(pricing::CostNanoUsd(*row, usage), factor);
-  return SplitCost(PricesFor(*row, usage), usage, factor, total);
+  const VendorPrices& prices = PricesFor(*entry, request);
+  const int64_t total = ApplySkew(RequestCostNanoUsd(prices, request), factor);
+  return SplitCost(prices, request, factor, total);
 }
 
 void VendorPricer::SetSkew(std::string_view model, int64_t factor) {

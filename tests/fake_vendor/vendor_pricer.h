@@ -1,12 +1,12 @@
 #pragma once
 
 // How the fake vendor charges for what it serves. Each served chat reply is
-// priced at serve time, per request, with the project's own cost function
-// (pricing::CostNanoUsd) from one price table, then multiplied by its model's
-// price skew, so tests can make the vendor's figures differ from the
+// priced at serve time, per request, with the fake vendor's own price list and
+// cost rule (price_list.h, not the exporter's code) from one price table, then
+// multiplied by its model's price skew, so tests can make the vendor's figures differ from the
 // exporter's on purpose. A skew is an exact decimal factor (kept as
 // factor * 10^9) applied to the request's integer nano-USD and rounded half to
-// even: cost = RoundHalfEven(CostNanoUsd(row, usage) * factor).
+// even: cost = RoundHalfEven(RequestCostNanoUsd(prices, tokens) * factor).
 //
 // Line-item reports need the cost split by token kind; SplitCost splits the
 // request's cost so that the parts always add up to it exactly.
@@ -24,9 +24,7 @@
 #include <string_view>
 #include <utility>
 
-#include "pricing/price_book.h"
-#include "pricing/price_row.h"
-#include "pricing/usage.h"
+#include "tests/fake_vendor/price_list.h"
 #include "tests/fake_vendor/usage_ledger.h"
 
 namespace llm_exporter::fake_vendor {
@@ -48,18 +46,13 @@ int64_t ApplySkew(int64_t nano_usd, int64_t factor);
 // remaining nano-USD go to the parts with the largest remainders. Should the
 // skew's own rounding leave more (or less) than that, the largest part takes
 // the difference (never going below zero). Reasoning tokens count as output.
-CostSplit SplitCost(const pricing::Prices& prices, const pricing::Usage& usage, int64_t factor,
+CostSplit SplitCost(const VendorPrices& prices, const RequestTokens& tokens, int64_t factor,
                     int64_t total);
-
-// The prices CostNanoUsd applies to `usage`: the long-context tier's when the
-// request's input exceeds its threshold.
-const pricing::Prices& PricesFor(const pricing::PriceRow& row, const pricing::Usage& usage);
 
 class VendorPricer {
  public:
   // `book` may be null: then nothing is priced.
-  VendorPricer(std::shared_ptr<const pricing::PriceBook> book, std::string table,
-               SkewMap initial_skews);
+  VendorPricer(std::shared_ptr<const PriceList> book, std::string table, SkewMap initial_skews);
 
   // The charge for one served reply (`tokens` as the ledger counts them: input
   // includes cached). nullopt when no price row applies (the reply is unpriced).
@@ -73,7 +66,7 @@ class VendorPricer {
   SkewMap Skews() const;
 
  private:
-  const std::shared_ptr<const pricing::PriceBook> book_;
+  const std::shared_ptr<const PriceList> book_;
   const std::string table_;
   const SkewMap initial_skews_;
   mutable std::mutex mutex_;
