@@ -13,7 +13,7 @@
 #include "config/values.h"
 #include "config/web_config.h"
 #include "exporter/exposition.h"
-#include "exporter/reconciliation.h"
+#include "exporter/reconcile_views.h"
 #include "exporter/status_page.h"
 #include "exporter/version.h"
 #include "pricing/cost.h"
@@ -203,8 +203,8 @@ std::expected<void, std::string> App::Start() {
   if (!ledger) return std::unexpected("cannot open the ledger: " + ledger.error());
   ledger_ = std::move(*ledger);
   LOG_INFO("Opened ledger", {"path", ledger_->path()});
-  auto checkpoints =
-      pricing::CheckpointStore::Open(ledger_->path(), clock_.Wall(), ledger_options.retention_days);
+  auto checkpoints = reconcile::CheckpointStore::Open(ledger_->path(), clock_.Wall(),
+                                                      ledger_options.retention_days);
   if (!checkpoints) return std::unexpected("cannot open the ledger: " + checkpoints.error());
   checkpoints_ = std::move(*checkpoints);
   billing_store_.SetLedger(ledger_.get(), checkpoints_.get());
@@ -372,11 +372,11 @@ std::vector<prometheus::MetricFamily> App::DerivedMetrics() const {
   }
   if (!price.metric.empty()) out.push_back(price);
   for (auto& family : billing_store_.Collect(now)) out.push_back(std::move(family));
-  for (auto& family : ReconciliationMetrics(Reconciliation())) out.push_back(std::move(family));
+  for (auto& family : ReconciliationMetrics(*Reconciliation())) out.push_back(std::move(family));
   return out;
 }
 
-std::vector<ReconciliationRow> App::Reconciliation() const {
+std::shared_ptr<const std::vector<reconcile::ReconciliationRow>> App::Reconciliation() const {
   std::shared_ptr<const config::Config> config;
   std::shared_ptr<const pricing::PriceBook> prices;
   {
@@ -384,13 +384,33 @@ std::vector<ReconciliationRow> App::Reconciliation() const {
     config = config_;
     prices = prices_;
   }
-  if (!config || !ledger_) return {};
-  return BuildReconciliation(*config, *prices, *ledger_, billing_store_.Snapshot(), clock_.Wall(),
-                             checkpoints_.get());
+  static const auto kNone = std::make_shared<const std::vector<reconcile::ReconciliationRow>>();
+  if (!config || !ledger_) return kNone;
+  const auto now = clock_.Wall();
+  // Read the versions before the inputs: a change that lands meanwhile makes
+  // the next call rebuild again, never keeps stale rows.
+  const uint64_t billing_version = billing_store_.Version();
+  const int64_t ledger_entries = ledger_->RecordedEntries();
+  const auto day = pricing::UtcDay(now);
+  std::lock_guard lock(reconciliation_mutex_);
+  ReconciliationCache& cache = reconciliation_;
+  if (cache.rows && cache.billing_version == billing_version &&
+      cache.ledger_entries == ledger_entries && cache.config == config && cache.day == day) {
+    return cache.rows;
+  }
+  cache.rows = std::make_shared<const std::vector<reconcile::ReconciliationRow>>(
+      reconcile::BuildReconciliation(*config, *prices, *ledger_, billing_store_.Snapshot(), now,
+                                     checkpoints_.get()));
+  cache.billing_version = billing_version;
+  cache.ledger_entries = ledger_entries;
+  cache.config = config;
+  cache.day = day;
+  return cache.rows;
 }
 
 HttpResponse App::HandleReconcile(const HttpRequest& request) const {
-  auto rows = Reconciliation();
+  auto rows_ptr = Reconciliation();
+  const auto& rows = *rows_ptr;
   HttpResponse response;
   if (request.QueryParam("format").value_or("") == "json") {
     response.content_type = "application/json";
@@ -512,7 +532,7 @@ StatusPageData App::StatusData() const {
   data.telemetry_path = flags_.telemetry_path;
   data.config_file = flags_.config_file;
   data.billing = billing_store_.Snapshot();
-  data.reconciliation = Reconciliation();
+  data.reconciliation = *Reconciliation();
   data.now = clock_.Wall();
   const auto today = pricing::UtcDay(data.now);
   if (scheduler_) {

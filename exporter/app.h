@@ -16,20 +16,21 @@
 #include <mutex>
 #include <string>
 
+#include "base/clock.h"
 #include "config/config.h"
-#include "exporter/billing_store.h"
 #include "exporter/flags.h"
 #include "exporter/http_server.h"
 #include "exporter/probe_store.h"
 #include "exporter/process_collector.h"
 #include "meter/meter.h"
 #include "meter/traffic_metrics.h"
-#include "pricing/checkpoints.h"
 #include "pricing/ledger.h"
 #include "pricing/price_book.h"
 #include "probes/billing/billing_poller.h"
 #include "probes/chat/scheduler.h"
-#include "base/clock.h"
+#include "reconcile/billing_store.h"
+#include "reconcile/checkpoints.h"
+#include "reconcile/reconciliation.h"
 
 namespace llm_exporter::exporter {
 
@@ -66,7 +67,9 @@ class App {
   HttpResponse HandleReload(const HttpRequest& request);
   HttpResponse HandleProbe(const HttpRequest& request);
   HttpResponse HandleReconcile(const HttpRequest& request) const;
-  std::vector<struct ReconciliationRow> Reconciliation() const;
+  // The reconciliation rows, rebuilt only when an input changed (a poll, a
+  // ledger entry, the config, the UTC day), not on every request.
+  std::shared_ptr<const std::vector<reconcile::ReconciliationRow>> Reconciliation() const;
   void SetReloadResult(bool ok);
   void Apply(const Loaded& loaded);
   std::vector<prometheus::MetricFamily> DerivedMetrics() const;
@@ -82,9 +85,9 @@ class App {
   std::unique_ptr<meter::Meter> meter_;
   std::unique_ptr<ProbeStore> store_;
   std::unique_ptr<pricing::Ledger> ledger_;
-  std::unique_ptr<pricing::CheckpointStore> checkpoints_;
+  std::unique_ptr<reconcile::CheckpointStore> checkpoints_;
   std::unique_ptr<probes::ProbeScheduler> scheduler_;
-  BillingStore billing_store_;
+  reconcile::BillingStore billing_store_;
   std::unique_ptr<probes::billing::BillingPoller> billing_poller_;
 
   mutable std::mutex config_mutex_;
@@ -92,6 +95,16 @@ class App {
   std::shared_ptr<const pricing::PriceBook> prices_;
   std::mutex reload_mutex_;
   std::string last_reload_error_;  // guarded by config_mutex_
+
+  struct ReconciliationCache {
+    uint64_t billing_version = 0;
+    int64_t ledger_entries = -1;
+    std::shared_ptr<const config::Config> config;  // held: a new one never reuses its address
+    std::chrono::sys_days day{};
+    std::shared_ptr<const std::vector<reconcile::ReconciliationRow>> rows;
+  };
+  mutable std::mutex reconciliation_mutex_;
+  mutable ReconciliationCache reconciliation_;
 
   std::unique_ptr<HttpServer> server_;
   std::atomic<bool> ready_{false};

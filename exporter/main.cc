@@ -14,8 +14,8 @@
 #include <mutex>
 #include <thread>
 
-#include "config/config.h"
 #include "base/log.h"
+#include "config/config.h"
 #include "exporter/app.h"
 #include "exporter/flags.h"
 #include "exporter/version.h"
@@ -92,7 +92,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   llm_exporter::base::Log().Configure(*llm_exporter::base::ParseLogLevel(flags->log_level),
-                                        *llm_exporter::base::ParseLogFormat(flags->log_format));
+                                      *llm_exporter::base::ParseLogFormat(flags->log_format));
   if (flags->config_check) return CheckConfig(*flags);
 
   // Signals are taken synchronously by this thread; every thread started

@@ -4,7 +4,7 @@
 
 #include "config/values.h"
 #include "exporter/html.h"
-#include "exporter/reconciliation.h"
+#include "exporter/reconcile_views.h"
 #include "exporter/status_page.h"
 #include "exporter/version.h"
 #include "pricing/cost.h"

@@ -183,7 +183,7 @@ void TargetsSection(std::string& html, const StatusPageData& data) {
 }
 
 // What the vendor's report says for the days of [from, to].
-std::optional<int64_t> VendorSpend(const VendorBilling& b, std::chrono::sys_days from,
+std::optional<int64_t> VendorSpend(const reconcile::VendorBilling& b, std::chrono::sys_days from,
                                    std::chrono::sys_days to, int* days_reported) {
   std::optional<int64_t> sum;
   std::set<std::chrono::sys_days> days;
@@ -208,7 +208,7 @@ std::string LedgerCell(const std::map<std::string, pricing::LedgerTotals>& total
   return cell + "</td>";
 }
 
-std::string BalanceText(const VendorBilling& b) {
+std::string BalanceText(const reconcile::VendorBilling& b) {
   if (!b.snapshot) return "–";
   std::vector<std::string> parts;
   for (const auto& balance : b.snapshot->balances) {
@@ -222,19 +222,19 @@ std::string BalanceText(const VendorBilling& b) {
   return out.empty() ? "–" : out;
 }
 
-std::string ReconciliationCell(const std::vector<ReconciliationRow>& rows,
+std::string ReconciliationCell(const std::vector<reconcile::ReconciliationRow>& rows,
                                const std::string& vendor) {
   std::string issues;
   bool any = false;
   for (const auto& row : rows) {
     if (row.vendor != vendor || row.window != "today") continue;
-    if (row.result.verdict == pricing::Verdict::kNoVendorData) continue;  // nothing to compare
+    if (row.result.verdict == reconcile::Verdict::kNoVendorData) continue;  // nothing to compare
     any = true;
-    if (row.result.verdict == pricing::Verdict::kMatch) continue;
+    if (row.result.verdict == reconcile::Verdict::kMatch) continue;
     issues += std::string(issues.empty() ? "" : "<br>") + "<span title=\"" +
-              HtmlEscape(VerdictExplanation(row.result.verdict)) + "\">" +
-              HtmlEscape(pricing::VerdictName(row.result.verdict)) + " (" + HtmlEscape(row.model) +
-              ")</span>";
+              HtmlEscape(reconcile::VerdictExplanation(row.result.verdict)) + "\">" +
+              HtmlEscape(reconcile::VerdictName(row.result.verdict)) + " (" +
+              HtmlEscape(row.model) + ")</span>";
   }
   if (!any) return "<td class=\"muted\">–</td>";
   if (issues.empty()) return "<td class=\"ok\"><span aria-hidden=\"true\">✔</span> match</td>";
@@ -263,7 +263,7 @@ void VendorsSection(std::string& html, const StatusPageData& data) {
             std::string(config::ToString(v.api)) + "</small></td>";
     html += LedgerCell(data.ledger_today, v.name);
     auto billing = data.billing.find(v.name);
-    const VendorBilling* b = billing == data.billing.end() ? nullptr : &billing->second;
+    const reconcile::VendorBilling* b = billing == data.billing.end() ? nullptr : &billing->second;
     if (b == nullptr || !b->snapshot) {
       html += "<td class=\"muted\">–</td>" + LedgerCell(data.ledger_month, v.name) +
               "<td class=\"muted\">–</td><td class=\"muted\">–</td>";

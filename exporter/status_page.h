@@ -13,11 +13,11 @@
 #include <vector>
 
 #include "config/config.h"
-#include "exporter/billing_store.h"
 #include "exporter/probe_store.h"
-#include "exporter/reconciliation.h"
 #include "pricing/ledger.h"
 #include "pricing/price_book.h"
+#include "reconcile/billing_store.h"
+#include "reconcile/reconciliation.h"
 
 namespace llm_exporter::exporter {
 
@@ -37,8 +37,8 @@ struct StatusPageData {
   int64_t budget_remaining_nano_usd = 0;
   int64_t on_demand_remaining_nano_usd = 0;
   std::optional<pricing::LedgerHealth> ledger;
-  std::map<std::string, VendorBilling> billing;
-  std::vector<ReconciliationRow> reconciliation;
+  std::map<std::string, reconcile::VendorBilling> billing;
+  std::vector<reconcile::ReconciliationRow> reconciliation;
   // The ledger's spend (all sources) per vendor: today and this month (UTC).
   std::map<std::string, pricing::LedgerTotals> ledger_today;
   std::map<std::string, pricing::LedgerTotals> ledger_month;

@@ -5,11 +5,11 @@
 #include <algorithm>
 #include <limits>
 
-#include "exporter/reconciliation.h"
 #include "pricing/cost.h"
 #include "probes/chat/chat_probe.h"
+#include "reconcile/reconciliation.h"
 
-namespace llm_exporter::exporter {
+namespace llm_exporter::reconcile {
 namespace {
 
 // The smallest step in which the vendor reports the figure a checkpoint reads:
@@ -51,7 +51,7 @@ int64_t Tolerance(const config::Config& config, const config::VendorConfig& vend
 }
 
 ReconciliationRow Row(const config::VendorConfig& vendor, const char* window,
-                      std::chrono::sys_days day, const std::vector<pricing::Checkpoint>& list,
+                      std::chrono::sys_days day, const std::vector<Checkpoint>& list,
                       int64_t tolerance) {
   ReconciliationRow r;
   r.vendor = vendor.name;
@@ -59,9 +59,9 @@ ReconciliationRow Row(const config::VendorConfig& vendor, const char* window,
   r.window = window;
   r.day = day;
   r.tolerance_nano_usd = tolerance;
-  pricing::SpanReconciliation span = pricing::ReconcileSpan(list, tolerance);
+  SpanReconciliation span = ReconcileSpan(list, tolerance);
   r.local.cost_nano_usd = span.local_delta_nano_usd;
-  if (span.verdict != pricing::Verdict::kNoVendorData) {
+  if (span.verdict != Verdict::kNoVendorData) {
     r.vendor_day.cost_nano_usd = span.vendor_delta_nano_usd;
   }
   r.result.verdict = span.verdict;
@@ -93,7 +93,7 @@ std::optional<int64_t> VendorSpent(config::BillingKind kind,
 
 std::vector<ReconciliationRow> CheckpointRows(const config::Config& config,
                                               const pricing::PriceBook& prices,
-                                              const pricing::CheckpointStore& checkpoints,
+                                              const CheckpointStore& checkpoints,
                                               std::chrono::system_clock::time_point now) {
   std::vector<ReconciliationRow> rows;
   const auto today = pricing::UtcDay(now);
@@ -105,9 +105,9 @@ std::vector<ReconciliationRow> CheckpointRows(const config::Config& config,
       continue;
     }
     const int64_t tolerance = Tolerance(config, vendor, prices, now);
-    std::vector<pricing::Checkpoint> since = checkpoints.Since(vendor.name, yesterday);
+    std::vector<Checkpoint> since = checkpoints.Since(vendor.name, yesterday);
     // today: from the first checkpoint of the UTC day to the latest.
-    std::vector<pricing::Checkpoint> today_list, yesterday_list;
+    std::vector<Checkpoint> today_list, yesterday_list;
     for (const auto& c : since)
       (pricing::UtcDay(c.at) == today ? today_list : yesterday_list).push_back(c);
     // yesterday: from its first checkpoint to the first of today.
@@ -121,4 +121,4 @@ std::vector<ReconciliationRow> CheckpointRows(const config::Config& config,
   return rows;
 }
 
-}  // namespace llm_exporter::exporter
+}  // namespace llm_exporter::reconcile

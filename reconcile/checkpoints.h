@@ -20,11 +20,11 @@
 #include <string>
 #include <vector>
 
-#include "pricing/reconcile.h"
+#include "reconcile/verdict.h"
 
 struct sqlite3;
 
-namespace llm_exporter::pricing {
+namespace llm_exporter::reconcile {
 
 struct Checkpoint {
   std::chrono::system_clock::time_point at;
@@ -76,4 +76,4 @@ struct SpanReconciliation {
 // fewer than two checkpoints after a reset is kToppedUp (inconclusive).
 SpanReconciliation ReconcileSpan(std::span<const Checkpoint> window, int64_t tolerance_nano_usd);
 
-}  // namespace llm_exporter::pricing
+}  // namespace llm_exporter::reconcile

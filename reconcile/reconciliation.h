@@ -2,9 +2,8 @@
 
 // Reconciliation per vendor, model and UTC day (today, yesterday): the ledger
 // (all sources) against the vendor's last billing snapshot, through the pure
-// maths of pricing/reconcile.h. Built from memory at scrape time.
-
-#include <prometheus/metric_family.h>
+// maths of reconcile/verdict.h; the exporter renders the rows
+// (exporter/reconcile_views.h).
 
 #include <chrono>
 #include <map>
@@ -12,13 +11,13 @@
 #include <vector>
 
 #include "config/config.h"
-#include "exporter/billing_store.h"
-#include "pricing/checkpoints.h"
 #include "pricing/ledger.h"
 #include "pricing/price_book.h"
-#include "pricing/reconcile.h"
+#include "reconcile/billing_store.h"
+#include "reconcile/checkpoints.h"
+#include "reconcile/verdict.h"
 
-namespace llm_exporter::exporter {
+namespace llm_exporter::reconcile {
 
 struct ReconciliationRow {
   std::string vendor;
@@ -27,10 +26,10 @@ struct ReconciliationRow {
   std::chrono::sys_days day;
   pricing::LedgerTotals local;
   VendorDay vendor_day;
-  pricing::ReconcileResult result;
+  ReconcileResult result;
   // Totals-only vendors (model "all"): the checkpoints compared and the
   // tolerance used; local and vendor_day then hold the span's increases.
-  std::optional<pricing::SpanReconciliation> span;
+  std::optional<SpanReconciliation> span;
   int64_t tolerance_nano_usd = 0;
 };
 
@@ -39,7 +38,7 @@ struct ReconciliationRow {
 std::vector<ReconciliationRow> BuildReconciliation(
     const config::Config& config, const pricing::PriceBook& prices, const pricing::Ledger& ledger,
     const std::map<std::string, VendorBilling>& billing, std::chrono::system_clock::time_point now,
-    const pricing::CheckpointStore* checkpoints = nullptr);
+    const CheckpointStore* checkpoints = nullptr);
 
 // Whether a billing kind reports only totals (reconciled between checkpoints).
 bool IsTotalsOnly(config::BillingKind kind);
@@ -48,12 +47,7 @@ bool IsTotalsOnly(config::BillingKind kind);
 std::optional<int64_t> VendorSpent(config::BillingKind kind,
                                    const probes::billing::BillingSnapshot& snapshot);
 
-std::vector<prometheus::MetricFamily> ReconciliationMetrics(
-    const std::vector<ReconciliationRow>& rows);
-std::string ReconciliationJson(const std::vector<ReconciliationRow>& rows);
-// An HTML table (no page frame), for /reconcile and the status page.
-std::string ReconciliationTable(const std::vector<ReconciliationRow>& rows);
 // What a verdict means, for people.
-std::string_view VerdictExplanation(pricing::Verdict verdict);
+std::string_view VerdictExplanation(Verdict verdict);
 
-}  // namespace llm_exporter::exporter
+}  // namespace llm_exporter::reconcile

@@ -1,11 +1,14 @@
-#include "exporter/billing_store.h"
+#include "reconcile/billing_store.h"
 
 #include "base/log.h"
-#include "exporter/exposition.h"
-#include "exporter/reconciliation.h"
+#include "meter/families.h"
 #include "pricing/cost.h"
+#include "reconcile/reconciliation.h"
 
-namespace llm_exporter::exporter {
+namespace llm_exporter::reconcile {
+
+using meter::NewFamily;
+using meter::Sample;
 namespace {
 
 using prometheus::ClientMetric;
@@ -28,6 +31,7 @@ constexpr probes::billing::PollErrorReason kReasons[] = {
 
 void BillingStore::SetVendors(const config::Config& config, const pricing::PriceBook& prices) {
   std::lock_guard lock(mutex_);
+  ++version_;
   std::map<std::string, VendorBilling> next;
   known_.clear();
   for (const auto& vendor : config.vendors) {
@@ -53,6 +57,7 @@ void BillingStore::OnPoll(const std::string& vendor,
                           const probes::billing::PollError* error) {
   if (snapshot != nullptr && error == nullptr) RecordCheckpoint(vendor, *snapshot);
   std::lock_guard lock(mutex_);
+  ++version_;
   auto it = vendors_.find(vendor);
   if (it == vendors_.end()) return;
   VendorBilling& v = it->second;
@@ -102,7 +107,7 @@ void BillingStore::OnPoll(const std::string& vendor,
 void BillingStore::RecordCheckpoint(const std::string& vendor,
                                     const probes::billing::BillingSnapshot& snapshot) {
   const pricing::Ledger* ledger = nullptr;
-  pricing::CheckpointStore* checkpoints = nullptr;
+  CheckpointStore* checkpoints = nullptr;
   std::optional<int64_t> spent;
   {
     std::lock_guard lock(mutex_);
@@ -113,13 +118,13 @@ void BillingStore::RecordCheckpoint(const std::string& vendor,
     spent = VendorSpent(it->second.billing_kind, snapshot);
   }
   if (!spent || ledger == nullptr || checkpoints == nullptr) return;
-  pricing::Checkpoint checkpoint{snapshot.polled_at, *spent, ledger->LifetimeNanoUsd(vendor)};
+  Checkpoint checkpoint{snapshot.polled_at, *spent, ledger->LifetimeNanoUsd(vendor)};
   if (auto added = checkpoints->Add(vendor, checkpoint); !added) {
     LOG_ERROR("Cannot store a billing checkpoint", {"vendor", vendor}, {"err", added.error()});
   }
 }
 
-void BillingStore::SetLedger(const pricing::Ledger* ledger, pricing::CheckpointStore* checkpoints) {
+void BillingStore::SetLedger(const pricing::Ledger* ledger, CheckpointStore* checkpoints) {
   std::lock_guard lock(mutex_);
   ledger_ = ledger;
   checkpoints_ = checkpoints;
@@ -224,4 +229,4 @@ std::vector<MetricFamily> BillingStore::Collect(std::chrono::system_clock::time_
   return {up, last, polls, failures, cost, tokens, balance, limit, used};
 }
 
-}  // namespace llm_exporter::exporter
+}  // namespace llm_exporter::reconcile

@@ -1,4 +1,4 @@
-#include "pricing/checkpoints.h"
+#include "reconcile/checkpoints.h"
 
 #include <sqlite3.h>
 
@@ -8,7 +8,7 @@
 
 #include "pricing/cost.h"
 
-namespace llm_exporter::pricing {
+namespace llm_exporter::reconcile {
 namespace {
 
 int64_t ToMs(std::chrono::system_clock::time_point t) {
@@ -25,7 +25,7 @@ std::string Error(sqlite3* db, const std::string& what) {
 
 // Memory keeps the current UTC day of `now` and the two before it.
 std::chrono::system_clock::time_point KeepFrom(std::chrono::system_clock::time_point now) {
-  return std::chrono::sys_days(UtcDay(now) - std::chrono::days(2));
+  return std::chrono::sys_days(pricing::UtcDay(now) - std::chrono::days(2));
 }
 
 }  // namespace
@@ -42,7 +42,7 @@ std::expected<std::unique_ptr<CheckpointStore>, std::string> CheckpointStore::Op
   sqlite3_busy_timeout(db, 5000);
   std::unique_ptr<CheckpointStore> store(new CheckpointStore(db));
   const int64_t cutoff =
-      ToMs(std::chrono::sys_days(UtcDay(now) - std::chrono::days(retention_days)));
+      ToMs(std::chrono::sys_days(pricing::UtcDay(now) - std::chrono::days(retention_days)));
   sqlite3_stmt* statement = nullptr;
   if (sqlite3_prepare_v2(db, "DELETE FROM checkpoints WHERE at_ms < ?", -1, &statement, nullptr) !=
       SQLITE_OK) {
@@ -158,4 +158,4 @@ SpanReconciliation ReconcileSpan(std::span<const Checkpoint> window, int64_t tol
   return out;
 }
 
-}  // namespace llm_exporter::pricing
+}  // namespace llm_exporter::reconcile

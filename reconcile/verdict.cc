@@ -1,4 +1,4 @@
-#include "pricing/reconcile.h"
+#include "reconcile/verdict.h"
 
 #include <algorithm>
 #include <cmath>
@@ -7,7 +7,7 @@
 #include "base/enum_names.h"
 #include "pricing/cost.h"
 
-namespace llm_exporter::pricing {
+namespace llm_exporter::reconcile {
 namespace {
 
 std::optional<double> Ratio(int64_t vendor, int64_t local) {
@@ -19,7 +19,8 @@ std::optional<double> Ratio(int64_t vendor, int64_t local) {
 }
 
 int64_t InputSide(const Usage& u) {
-  return SatAdd(SatAdd(u.input, u.cached_input), SatAdd(u.cache_write_5m, u.cache_write_1h));
+  return pricing::SatAdd(pricing::SatAdd(u.input, u.cached_input),
+                         pricing::SatAdd(u.cache_write_5m, u.cache_write_1h));
 }
 
 }  // namespace
@@ -47,8 +48,8 @@ ReconcileResult Reconcile(const ReconcileInput& in, double tolerance) {
     add("cache_write", l.cache_write_5m + l.cache_write_1h, v.cache_write_5m + v.cache_write_1h);
     add("output", l.output, v.output);
     // Coverage: the vendor counted more tokens than we saw.
-    int64_t vendor_total = SatAdd(InputSide(v), v.output);
-    int64_t local_total = SatAdd(InputSide(l), l.output);
+    int64_t vendor_total = pricing::SatAdd(InputSide(v), v.output);
+    int64_t local_total = pricing::SatAdd(InputSide(l), l.output);
     if (vendor_total > local_total && static_cast<double>(vendor_total - local_total) >
                                           tolerance * static_cast<double>(vendor_total)) {
       out.coverage_gap = true;
@@ -70,9 +71,9 @@ ReconcileResult Reconcile(const ReconcileInput& in, double tolerance) {
     if (out.cost_drift_ratio && *out.cost_drift_ratio > tolerance) out.coverage_gap = true;
   }
   bool vendor_data = in.vendor_cost_nano_usd || in.vendor_tokens;
-  bool vendor_empty =
-      (!in.vendor_cost_nano_usd || *in.vendor_cost_nano_usd == 0) &&
-      (!in.vendor_tokens || SatAdd(InputSide(*in.vendor_tokens), in.vendor_tokens->output) == 0);
+  bool vendor_empty = (!in.vendor_cost_nano_usd || *in.vendor_cost_nano_usd == 0) &&
+                      (!in.vendor_tokens || pricing::SatAdd(InputSide(*in.vendor_tokens),
+                                                            in.vendor_tokens->output) == 0);
   if (!vendor_data) {
     out.verdict = Verdict::kNoVendorData;
   } else if (vendor_empty && (in.local_requests > 0 || in.local_cost_nano_usd > 0)) {
@@ -93,4 +94,4 @@ ReconcileResult Reconcile(const ReconcileInput& in, double tolerance) {
   return out;
 }
 
-}  // namespace llm_exporter::pricing
+}  // namespace llm_exporter::reconcile

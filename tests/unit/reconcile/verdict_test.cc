@@ -1,10 +1,11 @@
-#include "pricing/reconcile.h"
+#include "reconcile/verdict.h"
 
 #include <boost/test/unit_test.hpp>
 
 #include "pricing/cost.h"
 
 using namespace llm_exporter::pricing;
+using namespace llm_exporter::reconcile;
 
 namespace {
 

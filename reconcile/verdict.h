@@ -20,7 +20,10 @@
 #include "pricing/price_row.h"
 #include "pricing/usage.h"
 
-namespace llm_exporter::pricing {
+namespace llm_exporter::reconcile {
+
+using pricing::PriceRow;
+using pricing::Usage;
 
 struct ReconcileInput {
   Usage local_tokens;
@@ -64,4 +67,4 @@ struct ReconcileResult {
 // `tolerance` is the relative difference still called a match (0.005 = 0.5 %).
 ReconcileResult Reconcile(const ReconcileInput& input, double tolerance = 0.005);
 
-}  // namespace llm_exporter::pricing
+}  // namespace llm_exporter::reconcile

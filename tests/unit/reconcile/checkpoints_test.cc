@@ -1,12 +1,13 @@
-#include "pricing/checkpoints.h"
+#include "reconcile/checkpoints.h"
 
 #include <boost/test/unit_test.hpp>
 
 #include "pricing/cost.h"
 #include "pricing/ledger.h"
-#include "test_support.h"
+#include "tests/unit/pricing/test_support.h"
 
-namespace llm_exporter::pricing {
+namespace llm_exporter::reconcile {
+using namespace pricing;
 namespace {
 
 using std::chrono::hours;
@@ -120,4 +121,4 @@ BOOST_AUTO_TEST_CASE(checkpoints_and_lifetime_survive_a_restart) {
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace
-}  // namespace llm_exporter::pricing
+}  // namespace llm_exporter::reconcile

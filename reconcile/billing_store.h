@@ -6,6 +6,7 @@
 
 #include <prometheus/metric_family.h>
 
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -17,12 +18,12 @@
 
 #include "config/config.h"
 #include "meter/model_label.h"
-#include "pricing/checkpoints.h"
 #include "pricing/ledger.h"
 #include "pricing/price_book.h"
 #include "probes/billing/billing_poller.h"
+#include "reconcile/checkpoints.h"
 
-namespace llm_exporter::exporter {
+namespace llm_exporter::reconcile {
 
 // One (model label, UTC day) of a vendor's report, summed over the vendor's
 // model names that map onto the label.
@@ -55,11 +56,14 @@ class BillingStore : public probes::billing::BillingObserver {
   void SetVendors(const config::Config& config, const pricing::PriceBook& prices);
   // Where the local side of reconciliation comes from (null: none), and
   // where totals-only vendors' checkpoints go (null: none).
-  void SetLedger(const pricing::Ledger* ledger, pricing::CheckpointStore* checkpoints);
+  void SetLedger(const pricing::Ledger* ledger, CheckpointStore* checkpoints);
   void OnPoll(const std::string& vendor, const probes::billing::BillingSnapshot* snapshot,
               const probes::billing::PollError* error) override;
 
   std::map<std::string, VendorBilling> Snapshot() const;
+  // Changes with every poll and every SetVendors(): whatever was computed
+  // from a Snapshot() with the same version is still current.
+  uint64_t Version() const { return version_.load(); }
   std::vector<prometheus::MetricFamily> Collect(std::chrono::system_clock::time_point now) const;
 
  private:
@@ -69,8 +73,9 @@ class BillingStore : public probes::billing::BillingObserver {
                         const probes::billing::BillingSnapshot& snapshot);
 
   std::map<std::string, VendorBilling> vendors_;
+  std::atomic<uint64_t> version_{0};
   const pricing::Ledger* ledger_ = nullptr;
-  pricing::CheckpointStore* checkpoints_ = nullptr;
+  CheckpointStore* checkpoints_ = nullptr;
 };
 
-}  // namespace llm_exporter::exporter
+}  // namespace llm_exporter::reconcile
