@@ -226,7 +226,6 @@ std::expected<void, std::string> App::Start() {
 
   HttpServer::Options options;
   options.listen_addresses = flags_.listen_addresses;
-  options.tls_pem_dir = flags_.state_dir;
   if (!flags_.web_config_file.empty()) {
     auto web = config::LoadWebConfigFile(flags_.web_config_file);
     if (!web) {
@@ -248,7 +247,7 @@ std::expected<void, std::string> App::Start() {
   ready_ = true;
   // Logged once ready, so that whoever waits for this line finds /-/ready up.
   for (const auto& address : server_->BoundAddresses()) {
-    LOG_INFO("Listening on", {"address", address}, {"tls", server_->tls()});
+    LOG_INFO("Listening on", {"address", address});
   }
   return {};
 }

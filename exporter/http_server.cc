@@ -83,40 +83,14 @@ std::string HttpRequest::Header(const std::string& lower_name) const {
   return it == headers.end() ? "" : it->second;
 }
 
-std::string UrlDecode(std::string_view text) {
-  std::string out;
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '+') {
-      out += ' ';
-    } else if (text[i] == '%' && i + 2 < text.size()) {
-      int value = 0;
-      auto [ptr, ec] = std::from_chars(text.data() + i + 1, text.data() + i + 3, value, 16);
-      if (ec == std::errc() && ptr == text.data() + i + 3) {
-        out += static_cast<char>(value);
-        i += 2;
-      } else {
-        out += text[i];
-      }
-    } else {
-      out += text[i];
-    }
-  }
-  return out;
-}
-
 std::optional<std::string> HttpRequest::QueryParam(std::string_view name) const {
-  std::string_view rest(query);
-  while (!rest.empty()) {
-    auto amp = rest.find('&');
-    std::string_view pair = rest.substr(0, amp);
-    rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
-    auto eq = pair.find('=');
-    std::string key = UrlDecode(pair.substr(0, eq));
-    if (key == name) {
-      return eq == std::string_view::npos ? "" : UrlDecode(pair.substr(eq + 1));
-    }
-  }
-  return std::nullopt;
+  // civetweb decodes (%XX and '+'); the value is never longer than the query.
+  std::string value(query.size() + 1, '\0');
+  const int length =
+      mg_get_var(query.data(), query.size(), std::string(name).c_str(), value.data(), value.size());
+  if (length < 0) return std::nullopt;  // absent (-1), or cannot happen (-2)
+  value.resize(static_cast<size_t>(length));
+  return value;
 }
 
 HttpResponse HttpResponse::Text(int status, std::string body) {
@@ -165,8 +139,7 @@ std::expected<std::unique_ptr<HttpServer>, std::string> HttpServer::Start(
     Options options, std::map<std::string, Handler> routes) {
   std::unique_ptr<HttpServer> server(new HttpServer());
   server->routes_ = std::move(routes);
-  server->tls_ = options.web && !options.web->cert_file.empty();
-  if (server->tls_) {
+  if (options.web && !options.web->cert_file.empty()) {
     // Debian bookworm's civetweb 1.15 loads OpenSSL 3 at run time and calls a
     // symbol that OpenSSL 3 no longer exports (SSL_get_peer_certificate) on
     // every TLS connection: the worker jumps to a null pointer. Refusing to
@@ -198,27 +171,10 @@ std::expected<std::unique_ptr<HttpServer>, std::string> HttpServer::Start(
       host = numeric;
     }
     if (!ports.empty()) ports += ",";
-    ports += (host.empty() ? "" : host + ":") + std::to_string(address->port) +
-             (server->tls_ ? "s" : "");
+    ports += (host.empty() ? "" : host + ":") + std::to_string(address->port);
     addresses.push_back(*address);
   }
   if (addresses.empty()) return std::unexpected("no listen address given");
-
-  std::string pem_path;
-  if (server->tls_) {
-    // civetweb reads certificate and key from one PEM file.
-    pem_path = options.tls_pem_dir + "/.web-tls.pem";
-    std::ifstream cert(options.web->cert_file), key(options.web->key_file);
-    if (!cert || !key) return std::unexpected("cannot read the TLS certificate or key file");
-    std::stringstream pem;
-    pem << cert.rdbuf() << "\n" << key.rdbuf();
-    mode_t old_mask = umask(077);
-    std::ofstream out(pem_path, std::ios::trunc);
-    out << pem.str();
-    out.close();
-    umask(old_mask);
-    if (!out) return std::unexpected("cannot write " + pem_path);
-  }
 
   std::string threads = std::to_string(options.threads);
   std::vector<const char*> civet_options = {
@@ -229,12 +185,6 @@ std::expected<std::unique_ptr<HttpServer>, std::string> HttpServer::Start(
       // Accepted connections waiting for a worker; beyond it the kernel's
       // listen backlog holds them.
       "connection_queue", "64"};
-  if (server->tls_) {
-    civet_options.push_back("ssl_certificate");
-    civet_options.push_back(pem_path.c_str());
-    civet_options.push_back("ssl_protocol_version");
-    civet_options.push_back("4");  // TLS 1.2 and newer
-  }
   civet_options.push_back(nullptr);
 
   mg_callbacks callbacks{};

@@ -51,14 +51,11 @@ struct ListenAddress {
 // Parses "host:port" or ":port" as node_exporter accepts them.
 std::expected<ListenAddress, std::string> ParseListenAddress(std::string_view text);
 
-std::string UrlDecode(std::string_view text);
-
 class HttpServer {
  public:
   struct Options {
     std::vector<std::string> listen_addresses;
     std::optional<config::WebConfig> web;
-    std::string tls_pem_dir;  // where the combined cert+key PEM civetweb needs is written
     // Workers, each serving one connection at a time: more than a few
     // dozen idle or slow clients, plus /probe runs (bounded separately).
     int threads = 64;
@@ -74,7 +71,6 @@ class HttpServer {
 
   // "host:port" for every listener, with the real port when 0 was asked for.
   std::vector<std::string> BoundAddresses() const { return bound_; }
-  bool tls() const { return tls_; }
   void Stop();
 
  private:
@@ -86,7 +82,6 @@ class HttpServer {
   std::map<std::string, Handler> routes_;
   mg_context* context_ = nullptr;
   std::vector<std::string> bound_;
-  bool tls_ = false;
   std::mutex auth_cache_mutex_;
   std::map<std::string, std::string> auth_cache_;  // user -> password verified against its hash
 };

@@ -105,6 +105,9 @@ BOOST_AUTO_TEST_CASE(a_browser_shows_the_failing_target_first_with_its_reason) {
   std::string details = HttpGet(exporter.url() + "/details?target=zulu-broken").body;
   BOOST_TEST(details.find("id=\"" + link[1].str() + "\"") != std::string::npos);
   BOOST_TEST(details.find("alpha-streaming") == std::string::npos);
+  // Query values are percent-decoded (civetweb's mg_get_var).
+  std::string decoded = HttpGet(exporter.url() + "/details?target=zulu%2Dbroken").body;
+  BOOST_TEST(decoded.find("id=\"" + link[1].str() + "\"") != std::string::npos);
 
   const std::string png = (std::filesystem::current_path() / "status_page.png").string();
   Chromium(dir, "--window-size=1280,720 --screenshot='" + png + "' '" + exporter.url() + "/'");
