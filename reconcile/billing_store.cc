@@ -39,7 +39,7 @@ void BillingStore::SetVendors(const config::Config& config, const pricing::Price
     known_[vendor.name] = meter::KnownModels(config, vendor, prices);
     auto old = vendors_.find(vendor.name);
     VendorBilling billing;
-    if (old != vendors_.end() && old->second.kind == config::ToString(vendor.billing->kind)) {
+    if (old != vendors_.end() && old->second.billing_kind == vendor.billing->kind) {
       billing = std::move(old->second);
     }
     billing.kind = std::string(config::ToString(vendor.billing->kind));

@@ -50,8 +50,7 @@ std::vector<ReconciliationRow> BuildReconciliation(
     // from the kinds that report per model.
     auto b = billing.find(vendor.name);
     const VendorBilling* vendor_billing =
-        b != billing.end() && b->second.snapshot &&
-                (b->second.kind == "openai_org" || b->second.kind == "anthropic_admin")
+        b != billing.end() && b->second.snapshot && !IsTotalsOnly(b->second.billing_kind)
             ? &b->second
             : nullptr;
     std::set<std::string> known = meter::KnownModels(config, vendor, prices);
