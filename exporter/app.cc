@@ -12,6 +12,7 @@
 #include "base/log.h"
 #include "config/values.h"
 #include "config/web_config.h"
+#include "exporter/derived_metrics.h"
 #include "exporter/exposition.h"
 #include "exporter/reconcile_views.h"
 #include "exporter/status_page.h"
@@ -103,6 +104,7 @@ App::App(Flags flags)
                            .Register(*registry_)
                            .Add({});
   store_ = std::make_unique<ProbeStore>(*registry_);
+  collectables_ = {registry_.get(), &traffic_, &derived_, &process_collector_};
 }
 
 App::~App() { Stop(); }
@@ -292,86 +294,15 @@ std::vector<prometheus::MetricFamily> App::DerivedMetrics() const {
     prices = prices_;
   }
   if (!config || !scheduler_) return out;
-  auto now = clock_.Wall();
-
-  prometheus::MetricFamily budget = NewFamily(
-      "llm_probe_budget_remaining_usd",
-      "What synthetic probes may still spend today (UTC), in USD.", prometheus::MetricType::Gauge);
-  budget.metric.push_back(
-      Sample(pricing::NanoToUsd(scheduler_->budget().RemainingNanoUsd(pricing::UtcDay(now)))));
-  out.push_back(budget);
-  prometheus::MetricFamily on_demand = NewFamily(
-      "llm_probe_on_demand_budget_remaining_usd",
-      "What /probe runs may still spend today (UTC), in USD: their own part of the probe budget.",
-      prometheus::MetricType::Gauge);
-  on_demand.metric.push_back(Sample(
-      pricing::NanoToUsd(scheduler_->budget().OnDemandRemainingNanoUsd(pricing::UtcDay(now)))));
-  out.push_back(on_demand);
-
-  if (ledger_) {
-    pricing::LedgerHealth health = ledger_->Health();
-    prometheus::MetricFamily failed =
-        NewFamily("llm_exporter_ledger_commit_failures_total",
-                  "Ledger commits that failed (their entries stay in memory and are retried).",
-                  prometheus::MetricType::Counter);
-    prometheus::ClientMetric failed_sample;
-    failed_sample.counter.value = static_cast<double>(health.failed_commits);
-    failed.metric.push_back(failed_sample);
-    out.push_back(failed);
-    prometheus::MetricFamily last =
-        NewFamily("llm_exporter_ledger_last_commit_success_timestamp_seconds",
-                  "When the ledger last committed successfully (or was opened).",
-                  prometheus::MetricType::Gauge);
-    last.metric.push_back(
-        Sample(health.last_commit
-                   ? std::chrono::duration<double>(health.last_commit->time_since_epoch()).count()
-                   : 0));
-    out.push_back(last);
-    prometheus::MetricFamily pending = NewFamily(
-        "llm_exporter_ledger_pending_entries",
-        "Entries recorded but not yet durable in the ledger.", prometheus::MetricType::Gauge);
-    pending.metric.push_back(Sample(static_cast<double>(health.pending_entries)));
-    out.push_back(pending);
-  }
-
-  // Prices of the models that probes and routes use, next to their spend.
-  prometheus::MetricFamily price = NewFamily(
-      "llm_model_price_usd_per_million_tokens",
-      "Price in effect now, USD per million tokens, by token type.", prometheus::MetricType::Gauge);
-  std::set<std::pair<std::string, std::string>> seen;
-  auto add = [&](const pricing::PriceRow& row, const std::string& model) {
-    if (!seen.insert({row.table, model}).second) return;
-    const pricing::Prices& p = row.prices;
-    for (auto [type, value] : {std::pair{"input", p.input},
-                               {"cached_input", p.cached_input},
-                               {"cache_write", p.cache_write_5m},
-                               {"cache_write_1h", p.cache_write_1h},
-                               {"output", p.output},
-                               {"reasoning", p.reasoning}}) {
-      price.metric.push_back(Sample(pricing::NanoToUsd(value),
-                                    {{"model", model}, {"table", row.table}, {"type", type}}));
-    }
+  const auto now = clock_.Wall();
+  auto append = [&out](std::vector<prometheus::MetricFamily> families) {
+    for (auto& family : families) out.push_back(std::move(family));
   };
-  for (const auto& probe : config->probes) {
-    const config::VendorConfig* vendor = config->FindVendor(probe.vendor);
-    if (vendor == nullptr) continue;
-    if (const pricing::PriceRow* row = prices->Find(vendor->price_table, probe.model, now)) {
-      add(*row, probe.model);
-    }
-  }
-  for (const auto& route : config->proxy.routes) {
-    const config::VendorConfig* vendor = config->FindVendor(route.vendor);
-    if (vendor == nullptr) continue;
-    for (const pricing::PriceRow* row : prices->InEffect(now)) {
-      if (row->table == vendor->price_table && !pricing::IsGlob(row->model) &&
-          pricing::GlobMatch(route.model, row->model)) {
-        add(*row, row->model);
-      }
-    }
-  }
-  if (!price.metric.empty()) out.push_back(price);
-  for (auto& family : billing_store_.Collect(now)) out.push_back(std::move(family));
-  for (auto& family : ReconciliationMetrics(*Reconciliation())) out.push_back(std::move(family));
+  append(BudgetMetrics(scheduler_->budget(), now));
+  if (ledger_) append(LedgerHealthMetrics(ledger_->Health()));
+  append(PriceMetrics(*config, *prices, now));
+  append(billing_store_.Collect(now));
+  append(ReconciliationMetrics(*Reconciliation()));
   return out;
 }
 
@@ -407,33 +338,11 @@ std::shared_ptr<const std::vector<reconcile::ReconciliationRow>> App::Reconcilia
   return cache.rows;
 }
 
-HttpResponse App::HandleReconcile(const HttpRequest& request) const {
-  auto rows_ptr = Reconciliation();
-  const auto& rows = *rows_ptr;
-  HttpResponse response;
-  if (request.QueryParam("format").value_or("") == "json") {
-    response.content_type = "application/json";
-    response.body = ReconciliationJson(rows);
-    return response;
-  }
-  response.content_type = "text/html; charset=utf-8";
-  response.body = std::string(R"(<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>llm_exporter reconciliation</title>
-<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin-bottom:1em}
-td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left}.bad{color:#b00}.ok{color:#070}</style>
-</head><body><h1>Reconciliation</h1><p><a href="/">Status</a> · <a href="/reconcile?format=json">JSON</a></p>
-<p>This exporter's ledger (probes and proxy) against the vendor's own usage and cost reports, per UTC day.
-Drift is (vendor &minus; local) / vendor.</p>
-)") + ReconciliationTable(rows) +
-                  "</body></html>\n";
-  return response;
-}
-
 std::string App::RenderMetrics() const {
-  std::vector<prometheus::MetricFamily> families = registry_->Collect();
-  for (auto& family : traffic_.Collect()) families.push_back(std::move(family));
-  for (auto& family : DerivedMetrics()) families.push_back(std::move(family));
-  for (auto& family : process_collector_.Collect()) families.push_back(std::move(family));
+  std::vector<prometheus::MetricFamily> families;
+  for (const prometheus::Collectable* collectable : collectables_) {
+    for (auto& family : collectable->Collect()) families.push_back(std::move(family));
+  }
   return SerializeText(families);
 }
 
@@ -475,107 +384,6 @@ HttpResponse App::HandleReload(const HttpRequest& request) {
   auto result = Reload();
   if (!result) return HttpResponse::Text(500, "failed to reload config:\n" + result.error());
   return HttpResponse::Text(200, "OK\n");
-}
-
-HttpResponse App::HandleProbe(const HttpRequest& request) {
-  auto target = request.QueryParam("target");
-  if (!target || target->empty()) {
-    return HttpResponse::Text(400, "Target parameter is missing\n");
-  }
-  auto config = CurrentConfig();
-  const config::ProbeConfig* probe = config->FindProbe(*target);
-  if (probe == nullptr) {
-    return HttpResponse::Text(400, "Unknown target \"" + *target + "\"\n");
-  }
-  // Blackbox-style: leave half a second of the scrape timeout for the reply.
-  auto timeout = probe->timeout;
-  std::string header = request.Header("x-prometheus-scrape-timeout-seconds");
-  if (!header.empty()) {
-    char* end = nullptr;
-    double seconds = std::strtod(header.c_str(), &end);
-    if (end != header.c_str() && seconds > 0 && std::isfinite(seconds)) {
-      seconds = std::min(seconds, 3600.0);
-      auto budget = std::chrono::milliseconds(static_cast<int64_t>((seconds - 0.5) * 1000));
-      timeout = std::min(timeout, std::max(budget, std::chrono::milliseconds(0)));
-    }
-  }
-  auto result = scheduler_->RunNow(*target, timeout);
-  if (!result) {
-    HttpResponse refused = HttpResponse::Text(result.error().status,
-                                              result.error().message + " \"" + *target + "\"\n");
-    if (result.error().status == 429) refused.headers.emplace_back("Retry-After", "1");
-    return refused;
-  }
-  std::string metrics = RenderProbeResult(*result);
-  if (request.QueryParam("debug").value_or("") == "true") {
-    std::string text = "Logs for the probe:\n";
-    for (const auto& line : result->log) text += line + "\n";
-    text += "\n\nMetrics that would have been returned:\n" + metrics;
-    text += "\n\nProbe configuration:\n" + ProbeConfigText(*config, *probe);
-    return HttpResponse::Text(200, text);
-  }
-  HttpResponse response;
-  response.content_type = "text/plain; version=0.0.4; charset=utf-8";
-  response.body = metrics;
-  return response;
-}
-
-StatusPageData App::StatusData() const {
-  StatusPageData data;
-  {
-    std::lock_guard lock(config_mutex_);
-    data.config = config_;
-    data.prices = prices_;
-    data.reload_error = last_reload_error_;
-  }
-  data.telemetry_path = flags_.telemetry_path;
-  data.config_file = flags_.config_file;
-  data.billing = billing_store_.Snapshot();
-  data.reconciliation = *Reconciliation();
-  data.now = clock_.Wall();
-  const auto today = pricing::UtcDay(data.now);
-  if (scheduler_) {
-    data.budget_limit_nano_usd = scheduler_->budget().LimitNanoUsd();
-    data.budget_remaining_nano_usd = scheduler_->budget().RemainingNanoUsd(today);
-    data.on_demand_remaining_nano_usd = scheduler_->budget().OnDemandRemainingNanoUsd(today);
-  }
-  if (ledger_) {
-    data.ledger = ledger_->Health();
-    data.probe_spent_today_nano_usd = ledger_->SpendNanoUsd(today, "probe");
-    const auto ymd = std::chrono::year_month_day(today);
-    for (auto day = std::chrono::sys_days(ymd.year() / ymd.month() / 1); day <= today;
-         day += std::chrono::days(1)) {
-      for (const auto& row : ledger_->Day(day)) {
-        pricing::AddTotals(data.ledger_month[row.vendor], row.totals);
-        if (day == today) pricing::AddTotals(data.ledger_today[row.vendor], row.totals);
-      }
-    }
-  }
-  return data;
-}
-
-HttpResponse App::HandleStatus(const HttpRequest& request) const {
-  StatusPageData data = StatusData();
-  data.overview = store_->Overview(data.now, kStatusSlice);
-  if (auto refresh = request.QueryParam("refresh")) {
-    int seconds = std::atoi(refresh->c_str());
-    if (seconds >= 5 && seconds <= 3600) data.refresh_seconds = seconds;
-  }
-  HttpResponse response;
-  response.content_type = "text/html; charset=utf-8";
-  response.body = RenderStatusPage(data);
-  return response;
-}
-
-HttpResponse App::HandleDetails(const HttpRequest& request) const {
-  StatusPageData data = StatusData();
-  data.only_target = request.QueryParam("target");
-  if (data.only_target && data.only_target->empty()) data.only_target.reset();
-  data.targets = store_->Snapshot(data.only_target);
-  HttpResponse response;
-  response.content_type = "text/html; charset=utf-8";
-  response.body = RenderDetailsPage(data);
-  return response;
 }
 
 }  // namespace llm_exporter::exporter

@@ -18,6 +18,7 @@
 
 #include "base/clock.h"
 #include "config/config.h"
+#include "exporter/derived_metrics.h"
 #include "exporter/flags.h"
 #include "exporter/http_server.h"
 #include "exporter/probe_store.h"
@@ -77,6 +78,7 @@ class App {
   Flags flags_;
   std::shared_ptr<prometheus::Registry> registry_;
   ProcessCollector process_collector_;
+  CollectableFunction derived_{[this] { return DerivedMetrics(); }};
   prometheus::Gauge* reload_success_ = nullptr;
   prometheus::Gauge* reload_timestamp_ = nullptr;
 
@@ -105,6 +107,9 @@ class App {
   };
   mutable std::mutex reconciliation_mutex_;
   mutable ReconciliationCache reconciliation_;
+
+  // What /metrics renders, in order (the registry's series first).
+  std::vector<const prometheus::Collectable*> collectables_;
 
   std::unique_ptr<HttpServer> server_;
   std::atomic<bool> ready_{false};
