@@ -93,6 +93,13 @@ std::optional<std::string> HttpRequest::QueryParam(std::string_view name) const 
   return value;
 }
 
+HttpResponse HttpResponse::Html(std::string body) {
+  HttpResponse response;
+  response.content_type = "text/html; charset=utf-8";
+  response.body = std::move(body);
+  return response;
+}
+
 HttpResponse HttpResponse::Text(int status, std::string body) {
   HttpResponse response;
   response.status = status;

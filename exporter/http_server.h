@@ -40,6 +40,8 @@ struct HttpResponse {
   std::vector<std::pair<std::string, std::string>> headers;
 
   static HttpResponse Text(int status, std::string body);
+  // 200 with an HTML page.
+  static HttpResponse Html(std::string body);
 };
 
 using Handler = std::function<HttpResponse(const HttpRequest&)>;

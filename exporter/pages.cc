@@ -1,6 +1,7 @@
 // The HTML and JSON pages of App: / (status), /details and /reconcile.
 
 #include "exporter/app.h"
+#include "exporter/html.h"
 #include "exporter/reconcile_views.h"
 #include "exporter/status_page.h"
 #include "pricing/cost.h"
@@ -48,10 +49,7 @@ HttpResponse App::HandleStatus(const HttpRequest& request) const {
     int seconds = std::atoi(refresh->c_str());
     if (seconds >= 5 && seconds <= 3600) data.refresh_seconds = seconds;
   }
-  HttpResponse response;
-  response.content_type = "text/html; charset=utf-8";
-  response.body = RenderStatusPage(data);
-  return response;
+  return HttpResponse::Html(RenderStatusPage(data));
 }
 
 HttpResponse App::HandleDetails(const HttpRequest& request) const {
@@ -59,10 +57,7 @@ HttpResponse App::HandleDetails(const HttpRequest& request) const {
   data.only_target = request.QueryParam("target");
   if (data.only_target && data.only_target->empty()) data.only_target.reset();
   data.targets = store_->Snapshot(data.only_target);
-  HttpResponse response;
-  response.content_type = "text/html; charset=utf-8";
-  response.body = RenderDetailsPage(data);
-  return response;
+  return HttpResponse::Html(RenderDetailsPage(data));
 }
 
 HttpResponse App::HandleReconcile(const HttpRequest& request) const {
@@ -74,17 +69,13 @@ HttpResponse App::HandleReconcile(const HttpRequest& request) const {
     response.body = ReconciliationJson(rows);
     return response;
   }
-  response.content_type = "text/html; charset=utf-8";
-  response.body = std::string(R"(<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>llm_exporter reconciliation</title>
-<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin-bottom:1em}
-td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left}.bad{color:#b00}.ok{color:#070}</style>
-</head><body><h1>Reconciliation</h1><p><a href="/">Status</a> · <a href="/reconcile?format=json">JSON</a></p>
-<p>This exporter's ledger (probes and proxy) against the vendor's own usage and cost reports, per UTC day.
-Drift is (vendor &minus; local) / vendor.</p>
-)") + ReconciliationTable(rows) +
-                  "</body></html>\n";
-  return response;
+  return HttpResponse::Html(
+      PageStart("llm_exporter reconciliation", 0) + "<h1>Reconciliation</h1>\n" +
+      Navigation(flags_.telemetry_path) +
+      "<p><a href=\"/reconcile?format=json\">JSON</a>. This exporter's ledger (probes and proxy) "
+      "against the vendor's own usage and cost reports, per UTC day. Drift is (vendor &minus; "
+      "local) / vendor.</p>\n" +
+      ReconciliationTable(rows) + "</body></html>\n");
 }
 
 }  // namespace llm_exporter::exporter
