@@ -14,27 +14,19 @@
 #include <string>
 #include <string_view>
 
+#include "base/json.h"
+
 namespace llm_exporter::wire::internal {
 
-// Vendor bodies nest about six levels deep; RapidJSON's default parser is
-// recursive, so deeper input is refused before parsing to bound stack use.
-inline constexpr int kMaxJsonDepth = 64;
+using base::IsNullOrAbsent;
+using base::kMaxJsonDepth;
+using base::Member;
+using base::ObjectMember;
+using base::ParseJson;
+using base::WithinNestingDepth;
 
-// Parses `text` with kParseDefaultFlags into `doc`. The error names the
-// RapidJSON error and offset (never echoes the body).
-std::expected<void, std::string> ParseJson(std::string_view text, rapidjson::Document& doc);
-
-// True if no array/object in `text` nests deeper than `max_depth`. Strings
-// are skipped, so brackets inside them do not count.
-bool WithinNestingDepth(std::string_view text, int max_depth);
-
-// `object[name]` if `object` is an object that has the member, else nullptr.
-const rapidjson::Value* Member(const rapidjson::Value& object, std::string_view name);
-// Like Member but only returns objects.
-const rapidjson::Value* ObjectMember(const rapidjson::Value& object, std::string_view name);
 // The member as a string if it is one.
 std::optional<std::string_view> StringMember(const rapidjson::Value& object, std::string_view name);
-bool IsNullOrAbsent(const rapidjson::Value& object, std::string_view name);
 
 // One reply's token count above this is nonsense (context windows hold a few
 // million tokens): such a reply is invalid, and its run is booked at its worst

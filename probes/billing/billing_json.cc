@@ -64,32 +64,7 @@ std::optional<int> Digits(std::string_view text, size_t pos, size_t count) {
 
 std::expected<void, std::string> ParseJsonKeepingNumbers(std::string_view text,
                                                          rapidjson::Document& doc) {
-  // RapidJSON stops at a NUL byte, which would hide whatever follows it.
-  if (text.find('\0') != std::string_view::npos) {
-    return std::unexpected(std::string("invalid JSON: NUL byte"));
-  }
-  // Iterative: hostile nesting cannot exhaust the stack.
-  constexpr unsigned kFlags =
-      rapidjson::kParseNumbersAsStringsFlag | rapidjson::kParseIterativeFlag;
-  doc.Parse<kFlags>(text.data(), text.size());
-  if (doc.HasParseError()) {
-    return std::unexpected(std::string("invalid JSON: ") +
-                           rapidjson::GetParseError_En(doc.GetParseError()) + " at offset " +
-                           std::to_string(doc.GetErrorOffset()));
-  }
-  return {};
-}
-
-const rapidjson::Value* Member(const rapidjson::Value& object, std::string_view name) {
-  if (!object.IsObject()) return nullptr;
-  const rapidjson::Value key(rapidjson::StringRef(name.data(), name.size()));
-  auto it = object.FindMember(key);
-  return it == object.MemberEnd() ? nullptr : &it->value;
-}
-
-bool IsNullOrAbsent(const rapidjson::Value& object, std::string_view name) {
-  const rapidjson::Value* value = Member(object, name);
-  return value == nullptr || value->IsNull();
+  return base::ParseJson(text, doc, /*numbers_as_text=*/true);
 }
 
 // The text of a number member (the parser keeps numbers as text): nullopt

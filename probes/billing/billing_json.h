@@ -16,6 +16,7 @@
 #include <string>
 #include <string_view>
 
+#include "base/json.h"
 #include "pricing/usage.h"
 
 namespace llm_exporter::probes::billing::internal {
@@ -30,9 +31,8 @@ inline constexpr int kCentsToNano = 7;
 std::expected<void, std::string> ParseJsonKeepingNumbers(std::string_view text,
                                                          rapidjson::Document& doc);
 
-// `object[name]` if `object` is an object with that member, else nullptr.
-const rapidjson::Value* Member(const rapidjson::Value& object, std::string_view name);
-bool IsNullOrAbsent(const rapidjson::Value& object, std::string_view name);
+using base::IsNullOrAbsent;
+using base::Member;
 
 // A decimal number ("-12.5", "0.000001", "1e-3") times 10^shift, rounded
 // half to even to an integer: shift 9 turns dollars into nano-dollars, shift 7
