@@ -77,12 +77,9 @@ void TrafficMetrics::Record(const TrafficSample& s) {
   auto add = [](int64_t& to, int64_t delta) {
     to = pricing::SatAdd(to, std::max<int64_t>(0, delta));
   };
-  add(tokens_[{s.vendor, s.model, s.source, "input"}], u.input);
-  add(tokens_[{s.vendor, s.model, s.source, "cached_input"}], u.cached_input);
-  add(tokens_[{s.vendor, s.model, s.source, "cache_write"}],
-      pricing::SatAdd(u.cache_write_5m, u.cache_write_1h));
-  add(tokens_[{s.vendor, s.model, s.source, "output"}], u.output);
-  add(tokens_[{s.vendor, s.model, s.source, "reasoning"}], u.reasoning);
+  for (auto [type, count] : pricing::CountsByType(u)) {
+    add(tokens_[{s.vendor, s.model, s.source, type}], count);
+  }
   if (s.cost_nano_usd) {
     add(cost_nano_usd_[key], *s.cost_nano_usd);
   } else {

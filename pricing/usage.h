@@ -5,6 +5,7 @@
 // The fields partition the billed tokens except `reasoning`, which is the part
 // of `output` that was reasoning: a subset, never extra.
 
+#include <array>
 #include <cstdint>
 #include <limits>
 
@@ -38,5 +39,21 @@ struct Usage {
   }
   friend bool operator==(const Usage&, const Usage&) = default;
 };
+
+// Token counts under their `type` label values (docs/metrics.md): cache
+// writes of both lifetimes as one "cache_write". Reasoning is a part of
+// output; the billed types are the first four.
+struct TypedCount {
+  const char* type;
+  int64_t count;
+};
+inline std::array<TypedCount, 5> CountsByType(const Usage& u) {
+  return {{{"input", u.input},
+           {"cached_input", u.cached_input},
+           {"cache_write", SatAdd(u.cache_write_5m, u.cache_write_1h)},
+           {"output", u.output},
+           {"reasoning", u.reasoning}}};
+}
+inline constexpr size_t kBilledTypes = 4;  // CountsByType's types vendors report
 
 }  // namespace llm_exporter::pricing

@@ -201,10 +201,9 @@ std::vector<MetricFamily> BillingStore::Collect(std::chrono::system_clock::time_
                                      {{"model", model}, {"period", period}, {"vendor", vendor}}));
       }
       if (t) {
-        for (auto [type, value] : {std::pair<const char*, int64_t>{"input", t->input},
-                                   {"cached_input", t->cached_input},
-                                   {"cache_write", t->cache_write_5m + t->cache_write_1h},
-                                   {"output", t->output}}) {
+        const auto counts = pricing::CountsByType(*t);
+        for (size_t i = 0; i < pricing::kBilledTypes; ++i) {
+          const auto [type, value] = counts[i];
           tokens.metric.push_back(
               Sample(static_cast<double>(value),
                      {{"model", model}, {"period", period}, {"type", type}, {"vendor", vendor}}));

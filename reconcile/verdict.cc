@@ -40,13 +40,12 @@ ReconcileResult Reconcile(const ReconcileInput& in, double tolerance) {
   if (in.vendor_tokens) {
     const Usage& v = *in.vendor_tokens;
     const Usage& l = in.local_tokens;
-    auto add = [&out](const char* type, int64_t local, int64_t vendor) {
-      out.token_drift.push_back({type, local, vendor, Ratio(vendor, local)});
-    };
-    add("input", l.input, v.input);
-    add("cached_input", l.cached_input, v.cached_input);
-    add("cache_write", l.cache_write_5m + l.cache_write_1h, v.cache_write_5m + v.cache_write_1h);
-    add("output", l.output, v.output);
+    const auto local = pricing::CountsByType(l);
+    const auto vendor = pricing::CountsByType(v);
+    for (size_t i = 0; i < pricing::kBilledTypes; ++i) {
+      out.token_drift.push_back(
+          {local[i].type, local[i].count, vendor[i].count, Ratio(vendor[i].count, local[i].count)});
+    }
     // Coverage: the vendor counted more tokens than we saw.
     int64_t vendor_total = pricing::SatAdd(InputSide(v), v.output);
     int64_t local_total = pricing::SatAdd(InputSide(l), l.output);
