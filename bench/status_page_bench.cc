@@ -35,8 +35,7 @@ int main(int argc, char** argv) {
   if (positional.size() > 1) renders = std::max(1, std::atoi(positional[1].c_str()));
   base::Log().Configure(base::LogLevel::kError, base::LogFormat::kLogfmt);
 
-  prometheus::Registry registry;
-  exporter::ProbeStore store(registry);
+  exporter::ProbeStore store;
   auto specs = testing::SyntheticSpecs(targets);
   store.SetTargets(specs);
   const auto now = std::chrono::system_clock::now();

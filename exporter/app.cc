@@ -103,8 +103,8 @@ App::App(Flags flags)
                            .Help("Timestamp of the last successful configuration reload.")
                            .Register(*registry_)
                            .Add({});
-  store_ = std::make_unique<ProbeStore>(*registry_);
-  collectables_ = {registry_.get(), &traffic_, &derived_, &process_collector_};
+  store_ = std::make_unique<ProbeStore>();
+  collectables_ = {registry_.get(), store_.get(), &traffic_, &derived_, &process_collector_};
 }
 
 App::~App() { Stop(); }

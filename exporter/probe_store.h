@@ -1,18 +1,20 @@
 #pragma once
 
 // Receives probe results (the scheduler's observer, after the meter booked
-// them) and turns them into the llm_probe_* series (docs/metrics.md) and the
-// per-target history that the status page shows. Scheduled results are cached
-// between runs; on-demand (/probe) runs only feed their own history.
+// them) and keeps, per target, what the llm_probe_* series (docs/metrics.md)
+// and the status page need: the last scheduled run, counts and histograms,
+// the last runs and failures with their logs, and 24 h of history. The series
+// are rendered at scrape time from these values (a Collectable), so a target
+// a reload removed is simply no longer rendered. On-demand (/probe) runs only
+// feed their own history.
 
-#include <prometheus/counter.h>
-#include <prometheus/family.h>
-#include <prometheus/gauge.h>
+#include <prometheus/collectable.h>
 #include <prometheus/histogram.h>
-#include <prometheus/registry.h>
+#include <prometheus/metric_family.h>
 
 #include <deque>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -28,14 +30,16 @@ struct ProbeHistoryEntry {
   probes::ProbeResult result;
 };
 
-class ProbeStore : public probes::ProbeObserver {
+class ProbeStore : public probes::ProbeObserver, public prometheus::Collectable {
  public:
-  explicit ProbeStore(prometheus::Registry& registry);
+  ProbeStore();
 
-  // Creates the series of new targets and removes those of targets that are
-  // gone (a reload).
+  // Keeps the targets that stay (their values and history), starts new ones
+  // at zero and drops the others (a reload).
   void SetTargets(const std::vector<probes::ProbeSpec>& specs);
   void OnResult(const probes::ProbeSpec& spec, const probes::ProbeResult& result) override;
+  // The llm_probe_* families and llm_exporter_probe_schedule_delay_seconds.
+  std::vector<prometheus::MetricFamily> Collect() const override;
 
   struct TargetView {
     probes::ProbeSpec spec;
@@ -61,51 +65,35 @@ class ProbeStore : public probes::ProbeObserver {
   size_t HistoryBytes() const;
 
  private:
+  // A target's series as values.
   struct Series {
-    prometheus::Gauge* success;
-    std::map<std::string, prometheus::Gauge*> duration;  // by phase
-    prometheus::Histogram* latency;
-    prometheus::Histogram* ttft;
-    prometheus::Gauge* tokens_per_second;
-    prometheus::Gauge* status_code;
-    prometheus::Counter* probes;
-    std::map<std::string, prometheus::Counter*> failures;  // by reason
-    prometheus::Gauge* last_run;
-    prometheus::Gauge* last_success;
-    prometheus::Labels labels;
+    explicit Series(bool stream);
+    uint64_t probes = 0;                       // runs sent
+    std::map<std::string, uint64_t> failures;  // by reason, every reason from 0
+    // The last sent scheduled run: the result gauges exist from then on.
+    std::optional<probes::ProbeResult> last;
+    bool success_visible = false;  // hidden while runs are skipped by the budget
+    double last_success_at = 0;    // start of the last successful run, epoch seconds
+    double tokens_per_second = 0;  // of the last streaming run that measured it
+    prometheus::Histogram latency;
+    std::optional<prometheus::Histogram> ttft;  // streaming targets
   };
   struct Target {
     probes::ProbeSpec spec;
-    Series series;
+    std::unique_ptr<Series> series;
     std::deque<ProbeHistoryEntry> recent;
     std::deque<ProbeHistoryEntry> failures;
     std::deque<ProbeHistoryEntry> on_demand;
     ProbeHistory history;  // scheduled runs, 24 h
     std::optional<bool> last_success;
   };
-  Series AddSeries(const probes::ProbeSpec& spec);
-  // The result gauges appear with a target's first run, not before: a 0
-  // before any run would read as "down".
-  void AddResultGauges(Series& series, bool stream);
-  void RemoveSeries(Series& series);
-
-  prometheus::Family<prometheus::Gauge>& success_;
-  prometheus::Family<prometheus::Gauge>& duration_;
-  prometheus::Family<prometheus::Histogram>& latency_;
-  prometheus::Family<prometheus::Histogram>& ttft_;
-  prometheus::Family<prometheus::Gauge>& tokens_per_second_;
-  prometheus::Family<prometheus::Gauge>& status_code_;
-  prometheus::Family<prometheus::Counter>& probes_;
-  prometheus::Family<prometheus::Counter>& failures_;
-  prometheus::Family<prometheus::Gauge>& last_run_;
-  prometheus::Family<prometheus::Gauge>& last_success_;
-  prometheus::Histogram& schedule_delay_;
 
   mutable std::mutex mutex_;
   std::map<std::string, Target> targets_;
+  prometheus::Histogram schedule_delay_;
 };
 
-// The probe_* series of one /probe run, from a fresh registry, as text.
+// The series of one /probe run, from a fresh registry, as text.
 std::string RenderProbeResult(const probes::ProbeResult& result);
 
 }  // namespace llm_exporter::exporter

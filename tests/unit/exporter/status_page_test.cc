@@ -21,8 +21,7 @@ namespace {
 struct Fixture {
   // The synthetic failures would log thousands of lines.
   Fixture() { base::Log().Configure(base::LogLevel::kError, base::LogFormat::kLogfmt); }
-  prometheus::Registry registry;
-  exporter::ProbeStore store{registry};
+  exporter::ProbeStore store;
   std::shared_ptr<config::Config> config = std::make_shared<config::Config>();
   std::chrono::system_clock::time_point now = std::chrono::system_clock::now();
 
