@@ -36,17 +36,17 @@ std::string_view Endpoint(std::string_view url) { return url.substr(0, url.find(
 // One GET on an easy handle; removes itself from the multi handle when
 // destroyed, so abandoning a poll is just dropping it.
 struct BillingPoller::Transfer {
-  CURLM* multi = nullptr;  // set while added
+  TransferDriver* driver = nullptr;  // set while added
   CURL* easy = nullptr;
   curl_slist* headers = nullptr;
   VendorTransport transport;  // outlives the easy handle (members go after ~Transfer's body)
   std::string url;
   std::string body;
-  std::string retry_after;
+  ResponseHeaders response_headers;
   bool too_large = false;
 
   ~Transfer() {
-    if (multi != nullptr) curl_multi_remove_handle(multi, easy);
+    if (driver != nullptr) driver->Remove(easy);
     if (easy != nullptr) curl_easy_cleanup(easy);
     curl_slist_free_all(headers);
   }
@@ -60,26 +60,6 @@ struct BillingPoller::Transfer {
     }
     self->body.append(data, bytes);
     return bytes;
-  }
-
-  static size_t OnHeader(char* data, size_t size, size_t count, void* self_ptr) {
-    auto* self = static_cast<Transfer*>(self_ptr);
-    const std::string_view line(data, size * count);
-    if (line.rfind("HTTP/", 0) == 0) {
-      self->retry_after.clear();  // a new response (after 100 Continue, say)
-      return line.size();
-    }
-    const size_t colon = line.find(':');
-    if (colon == std::string_view::npos) return line.size();
-    std::string name(line.substr(0, colon));
-    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (name != "retry-after") return line.size();
-    std::string_view value = line.substr(colon + 1);
-    const size_t first = value.find_first_not_of(" \t");
-    const size_t last = value.find_last_not_of(" \t\r\n");
-    value = first == std::string_view::npos ? "" : value.substr(first, last - first + 1);
-    self->retry_after = std::string(value.substr(0, 100));
-    return line.size();
   }
 };
 
@@ -104,17 +84,14 @@ void BillingPoller::Start() {
 
 void BillingPoller::Stop() {
   stop_ = true;
-  {
-    std::lock_guard lock(mutex_);
-    if (wakeup_ != nullptr) curl_multi_wakeup(wakeup_);
-  }
+  driver_.Wake();
   if (thread_.joinable()) thread_.join();
 }
 
 void BillingPoller::Update(std::vector<BillingTarget> targets) {
   std::lock_guard lock(mutex_);
   pending_ = std::move(targets);
-  if (wakeup_ != nullptr) curl_multi_wakeup(wakeup_);
+  driver_.Wake();
 }
 
 void BillingPoller::ApplyUpdate(std::vector<BillingTarget> targets) {
@@ -132,9 +109,7 @@ void BillingPoller::ApplyUpdate(std::vector<BillingTarget> targets) {
     vendor->billing = std::move(target.billing);
     // Spread first polls a little (by name, so restarts keep the phase).
     const milliseconds spread = std::min(options_.first_poll_spread, Interval(vendor->billing));
-    const auto offset = spread.count() > 0 ? std::hash<std::string>{}(target.vendor) %
-                                                 static_cast<size_t>(spread.count())
-                                           : 0;
+    const auto offset = PhaseByName(target.vendor, spread.count());
     vendor->next_poll = now + milliseconds(offset);
     next[target.vendor] = std::move(vendor);
   }
@@ -182,8 +157,8 @@ void BillingPoller::Advance(const std::string& name, Vendor& vendor) {
   curl_easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, "");
   curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &Transfer::OnData);
   curl_easy_setopt(easy, CURLOPT_WRITEDATA, transfer.get());
-  curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, &Transfer::OnHeader);
-  curl_easy_setopt(easy, CURLOPT_HEADERDATA, transfer.get());
+  curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, &ResponseHeaders::OnHeader);
+  curl_easy_setopt(easy, CURLOPT_HEADERDATA, &transfer->response_headers);
   curl_easy_setopt(easy, CURLOPT_PRIVATE, transfer.get());
   curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -191,12 +166,12 @@ void BillingPoller::Advance(const std::string& name, Vendor& vendor) {
   curl_easy_setopt(
       easy, CURLOPT_CONNECTTIMEOUT_MS,
       static_cast<long>(std::min(options_.request_timeout, kMaxConnectTimeout).count()));
-  if (curl_multi_add_handle(multi_, easy) != CURLM_OK) {
+  if (!driver_.Add(easy)) {
     const PollError error{PollErrorReason::kConnect, "curl_multi_add_handle failed", std::nullopt};
     Finish(name, vendor, &error);
     return;
   }
-  transfer->multi = multi_;
+  transfer->driver = &driver_;
   vendor.transfer = std::move(transfer);
 }
 
@@ -232,7 +207,8 @@ void BillingPoller::OnTransferDone(const std::string& name, Vendor& vendor, CURL
       break;
   }
   if (!error) {
-    auto replied = vendor.poll->OnResponse(status, transfer->body, transfer->retry_after);
+    auto replied =
+        vendor.poll->OnResponse(status, transfer->body, transfer->response_headers.retry_after);
     if (!replied) error = std::move(replied.error());
   }
   transfer.reset();
@@ -251,8 +227,8 @@ void BillingPoller::Finish(const std::string& name, Vendor& vendor, const PollEr
         vendor.backoff.count() == 0 ? interval / 8 : std::min(vendor.backoff * 2, interval);
     vendor.next_poll = now + vendor.backoff;
     if (error->retry_after_seconds) {
-      vendor.next_poll = std::max(vendor.next_poll, now + std::chrono::seconds(std::min<int64_t>(
-                                                              *error->retry_after_seconds, 3600)));
+      vendor.next_poll =
+          std::max(vendor.next_poll, now + CappedRetryAfter(*error->retry_after_seconds));
     }
     // A vendor may echo the key back in its error text.
     PollError redacted = *error;
@@ -278,64 +254,46 @@ void BillingPoller::Finish(const std::string& name, Vendor& vendor, const PollEr
 }
 
 void BillingPoller::Loop() {
-  multi_ = curl_multi_init();
-  if (multi_ == nullptr) {
-    LOG_ERROR("Billing poller cannot start", {"err", "curl_multi_init failed"});
-    return;
-  }
-  {
-    std::lock_guard lock(mutex_);
-    wakeup_ = multi_;
-  }
-  while (!stop_) {
+  TransferDriver::Hooks hooks;
+  hooks.start_due = [this] {
     std::optional<std::vector<BillingTarget>> pending;
     {
       std::lock_guard lock(mutex_);
       pending.swap(pending_);
     }
     if (pending) ApplyUpdate(std::move(*pending));
-
-    auto now = options_.clock->Monotonic();
+    const auto now = options_.clock->Monotonic();
     for (auto& [name, vendor] : vendors_) {
       if (!vendor->poll && vendor->next_poll <= now) StartPoll(name, *vendor);
     }
-    int running = 0;
-    curl_multi_perform(multi_, &running);
-    int left = 0;
-    while (CURLMsg* message = curl_multi_info_read(multi_, &left)) {
-      if (message->msg != CURLMSG_DONE) continue;
-      Transfer* done = nullptr;
-      curl_easy_getinfo(message->easy_handle, CURLINFO_PRIVATE, &done);
-      const CURLcode code = message->data.result;
-      for (auto& [name, vendor] : vendors_) {
-        if (vendor->transfer.get() != done) continue;
-        curl_multi_remove_handle(multi_, done->easy);
-        done->multi = nullptr;
-        OnTransferDone(name, *vendor, code);
-        break;
-      }
+  };
+  hooks.done = [this](CURL* easy, CURLcode code) {
+    for (auto& [name, vendor] : vendors_) {
+      if (!vendor->transfer || vendor->transfer->easy != easy) continue;
+      vendor->transfer->driver = nullptr;  // the driver removed it already
+      OnTransferDone(name, *vendor, code);
+      return;
     }
-    now = options_.clock->Monotonic();
-    milliseconds wait = kMaxWait;
+  };
+  hooks.next_due = [this]() -> std::optional<TransferDriver::Clock::time_point> {
+    // On the poller's clock (a test's may run apart from the steady clock).
+    const auto now = options_.clock->Monotonic();
+    std::optional<milliseconds> soonest;
     for (const auto& [name, vendor] : vendors_) {
       if (vendor->poll) continue;
-      const auto until = std::chrono::duration_cast<milliseconds>(vendor->next_poll - now);
-      wait = std::clamp(until, milliseconds{0}, wait);
+      const auto until = std::max(std::chrono::duration_cast<milliseconds>(vendor->next_poll - now),
+                                  milliseconds{0});
+      if (!soonest || until < *soonest) soonest = until;
     }
-    // libcurl shortens the wait to its own timers (new handles, timeouts).
-    curl_multi_poll(multi_, nullptr, 0, static_cast<int>(wait.count()), nullptr);
-  }
+    if (!soonest) return std::nullopt;
+    return TransferDriver::Clock::now() + *soonest;
+  };
+  driver_.Run(stop_, hooks, kMaxWait);
   // Keep the schedule for a later Start(); drop everything in flight.
   for (auto& [name, vendor] : vendors_) {
     vendor->transfer.reset();
     vendor->poll.reset();
   }
-  {
-    std::lock_guard lock(mutex_);
-    wakeup_ = nullptr;
-  }
-  curl_multi_cleanup(multi_);
-  multi_ = nullptr;
 }
 
 }  // namespace llm_exporter::probes::billing

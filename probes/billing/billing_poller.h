@@ -1,8 +1,8 @@
 #pragma once
 
-// Polls every enabled vendor's billing endpoints from one thread that drives a
-// libcurl multi handle (all curl handles live and die on that thread; other
-// threads only call curl_multi_wakeup). Each vendor's first poll comes soon
+// Polls every enabled vendor's billing endpoints from one thread running a
+// TransferDriver (probes/transfer_driver.h), as the probe scheduler does (all
+// easy handles live and die on that thread; other threads only wake it). Each vendor's first poll comes soon
 // after it is added (spread over `first_poll_spread` by a hash of its name),
 // then one every `interval`. A failed poll is retried after a backoff that
 // starts at interval/8 and doubles up to interval, and never sooner than a
@@ -31,6 +31,7 @@
 #include "config/config.h"
 #include "probes/billing/billing_poll.h"
 #include "probes/billing/billing_snapshot.h"
+#include "probes/transfer_driver.h"
 
 namespace llm_exporter::probes::billing {
 
@@ -85,12 +86,11 @@ class BillingPoller {
   std::thread thread_;
   std::atomic<bool> stop_{false};
 
-  std::mutex mutex_;         // guards the members below
-  CURLM* wakeup_ = nullptr;  // the thread's multi handle, for curl_multi_wakeup only
+  std::mutex mutex_;  // guards the members below
   std::optional<std::vector<BillingTarget>> pending_;
 
   // Poller thread only.
-  CURLM* multi_ = nullptr;
+  TransferDriver driver_;
   std::map<std::string, std::unique_ptr<Vendor>> vendors_;
 };
 

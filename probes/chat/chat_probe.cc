@@ -129,8 +129,8 @@ ChatProbeRun::ChatProbeRun(const ProbeSpec& spec, const base::Clock& clock, std:
   curl_easy_setopt(easy_, CURLOPT_USERAGENT, "llm_exporter");
   curl_easy_setopt(easy_, CURLOPT_WRITEFUNCTION, &ChatProbeRun::OnData);
   curl_easy_setopt(easy_, CURLOPT_WRITEDATA, this);
-  curl_easy_setopt(easy_, CURLOPT_HEADERFUNCTION, &ChatProbeRun::OnHeader);
-  curl_easy_setopt(easy_, CURLOPT_HEADERDATA, this);
+  curl_easy_setopt(easy_, CURLOPT_HEADERFUNCTION, &ResponseHeaders::OnHeader);
+  curl_easy_setopt(easy_, CURLOPT_HEADERDATA, &response_headers_);
   curl_easy_setopt(easy_, CURLOPT_PRIVATE, this);
   curl_easy_setopt(easy_, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(easy_, CURLOPT_FORBID_REUSE, 1L);  // each run measures connect and TLS
@@ -158,31 +158,9 @@ void ChatProbeRun::SetTimeout(std::chrono::milliseconds timeout) {
                    static_cast<long>(std::min<int64_t>(timeout.count(), 10'000)));
 }
 
-size_t ChatProbeRun::OnHeader(char* data, size_t size, size_t count, void* self_ptr) {
-  auto* self = static_cast<ChatProbeRun*>(self_ptr);
-  std::string_view line(data, size * count);
-  if (line.rfind("HTTP/", 0) == 0) {
-    self->content_type_.clear();
-    self->retry_after_.clear();
-    return size * count;
-  }
-  auto colon = line.find(':');
-  if (colon == std::string_view::npos) return size * count;
-  std::string name(line.substr(0, colon));
-  for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  std::string_view value = line.substr(colon + 1);
-  while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
-  while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' ')) {
-    value.remove_suffix(1);
-  }
-  if (name == "content-type") self->content_type_ = std::string(value.substr(0, 200));
-  if (name == "retry-after") self->retry_after_ = std::string(value.substr(0, 100));
-  return size * count;
-}
-
 bool ChatProbeRun::StreamingReply() const {
   return spec_.probe.stream && status_ >= 200 && status_ < 300 &&
-         content_type_.find("text/event-stream") != std::string::npos;
+         response_headers_.content_type.find("text/event-stream") != std::string::npos;
 }
 
 size_t ChatProbeRun::OnData(char* data, size_t size, size_t count, void* self_ptr) {
@@ -249,8 +227,10 @@ ProbeResult ChatProbeRun::Finish(CURLcode code) {
           static_cast<double>(tokens - 1) / Seconds(*last_token_ - *first_token_);
     }
   }
-  if ((status_ == 429 || status_ == 503 || status_ == 529) && !retry_after_.empty()) {
-    result.retry_after_seconds = wire::ParseRetryAfterSeconds(retry_after_, clock_.Wall());
+  if ((status_ == 429 || status_ == 503 || status_ == 529) &&
+      !response_headers_.retry_after.empty()) {
+    result.retry_after_seconds =
+        wire::ParseRetryAfterSeconds(response_headers_.retry_after, clock_.Wall());
   }
   result.success = result.failure == ProbeFailure::kNone;
   result.message = spec_.vendor.api_key.Redact(std::move(result.message));

@@ -18,6 +18,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "probes/chat/probe_result.h"
+#include "probes/transfer_driver.h"
 #include "probes/transport.h"
 #include "wire/dialect.h"
 #include "wire/openai_chat.h"
@@ -50,7 +51,6 @@ class ChatProbeRun {
 
  private:
   static size_t OnData(char* data, size_t size, size_t count, void* self);
-  static size_t OnHeader(char* data, size_t size, size_t count, void* self);
   void Consume(std::string_view chunk);
   bool StreamingReply() const;
   void Classify(CURLcode code, ProbeResult& result);
@@ -70,8 +70,7 @@ class ChatProbeRun {
   std::optional<std::chrono::steady_clock::time_point> first_token_;
   std::optional<std::chrono::steady_clock::time_point> last_token_;
   long status_ = 0;
-  std::string content_type_;
-  std::string retry_after_;
+  ResponseHeaders response_headers_;
   std::string body_;  // non-streaming replies and error bodies, capped
   bool body_truncated_ = false;
   wire::SseParser sse_;

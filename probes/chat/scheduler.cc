@@ -80,14 +80,9 @@ int64_t ProbeBudget::OnDemandRemainingNanoUsd(std::chrono::sys_days day) const {
   return std::max<int64_t>(0, OnDemandRemainingLocked(day));
 }
 
-ProbeScheduler::ProbeScheduler(Options options) : options_(options), budget_(options.ledger) {
-  multi_ = curl_multi_init();
-}
+ProbeScheduler::ProbeScheduler(Options options) : options_(options), budget_(options.ledger) {}
 
-ProbeScheduler::~ProbeScheduler() {
-  Stop();
-  curl_multi_cleanup(multi_);
-}
+ProbeScheduler::~ProbeScheduler() { Stop(); }
 
 void ProbeScheduler::Start() {
   stop_ = false;
@@ -96,7 +91,7 @@ void ProbeScheduler::Start() {
 
 void ProbeScheduler::Stop() {
   stop_ = true;
-  curl_multi_wakeup(multi_);
+  driver_.Wake();
   if (thread_.joinable()) thread_.join();
 }
 
@@ -111,7 +106,7 @@ void ProbeScheduler::Update(std::vector<ProbeSpec> specs,
     for (const auto& spec : specs) specs_[spec.probe.name] = spec;
     pending_ = Pending{std::move(specs)};
   }
-  curl_multi_wakeup(multi_);
+  driver_.Wake();
 }
 
 std::shared_ptr<const pricing::PriceBook> ProbeScheduler::Prices() const {
@@ -119,9 +114,9 @@ std::shared_ptr<const pricing::PriceBook> ProbeScheduler::Prices() const {
   return prices_;
 }
 
-void ProbeScheduler::Abandon(CURLM* multi, Target& target) {
+void ProbeScheduler::Abandon(Target& target) {
   if (!target.run) return;
-  curl_multi_remove_handle(multi, target.run->easy());
+  driver_.Remove(target.run->easy());
   target.run.reset();
   // A run dropped by a reload may have reached the vendor: its worst case
   // stays booked, as for any run that ended without usage.
@@ -134,7 +129,7 @@ void ProbeScheduler::Abandon(CURLM* multi, Target& target) {
   target.reserved_nano_usd = 0;
 }
 
-void ProbeScheduler::ApplyUpdate(CURLM* multi, std::vector<ProbeSpec> specs) {
+void ProbeScheduler::ApplyUpdate(std::vector<ProbeSpec> specs) {
   auto now = options_.clock->Monotonic();
   std::map<std::string, Target> next;
   for (auto& spec : specs) {
@@ -156,13 +151,12 @@ void ProbeScheduler::ApplyUpdate(CURLM* multi, std::vector<ProbeSpec> specs) {
       // A run in flight belongs to the old probe: it is abandoned (as on
       // removal, below) so that it is never booked under the new one.
       target.next_run = std::min(old->second.next_run, now + interval);
-      Abandon(multi, old->second);
+      Abandon(old->second);
       targets_.erase(old);
     } else {
       // The phase is a hash of the name against wall time, so restarts keep it.
       int64_t period = interval.count();
-      int64_t offset =
-          static_cast<int64_t>(std::hash<std::string>{}(name) % static_cast<size_t>(period));
+      int64_t offset = PhaseByName(name, period);
       int64_t wall_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                             options_.clock->Wall().time_since_epoch())
                             .count();
@@ -173,7 +167,7 @@ void ProbeScheduler::ApplyUpdate(CURLM* multi, std::vector<ProbeSpec> specs) {
     next[name] = std::move(target);
   }
   // What is left was removed: abandon its run.
-  for (auto& [name, target] : targets_) Abandon(multi, target);
+  for (auto& [name, target] : targets_) Abandon(target);
   targets_ = std::move(next);
 }
 
@@ -277,8 +271,7 @@ void ProbeScheduler::Complete(const ProbeSpec& spec, ProbeResult& result, int64_
   if (options_.observer != nullptr) options_.observer->OnResult(spec, result);
 }
 
-void ProbeScheduler::StartRun(CURLM* multi, Target& target,
-                              std::chrono::steady_clock::time_point now) {
+void ProbeScheduler::StartRun(Target& target, std::chrono::steady_clock::time_point now) {
   double delay =
       std::chrono::duration<double>(options_.clock->Monotonic() - target.next_run).count();
   auto interval = target.spec.probe.interval;
@@ -295,63 +288,55 @@ void ProbeScheduler::StartRun(CURLM* multi, Target& target,
   target.delay_seconds = delay;
   if (options_.meter != nullptr) options_.meter->Started(target.spec.vendor.name);
   target.run = std::make_unique<ChatProbeRun>(target.spec, *options_.clock, NewNonce());
-  curl_multi_add_handle(multi, target.run->easy());
+  driver_.Add(target.run->easy());
 }
 
 void ProbeScheduler::Loop() {
-  CURLM* multi = multi_;
-  while (!stop_) {
+  TransferDriver::Hooks hooks;
+  hooks.start_due = [this] {
     std::optional<Pending> pending;
     {
       std::lock_guard lock(mutex_);
       pending.swap(pending_);
     }
-    if (pending) ApplyUpdate(multi, std::move(pending->specs));
-
-    auto now = options_.clock->Monotonic();
+    if (pending) ApplyUpdate(std::move(pending->specs));
+    const auto now = options_.clock->Monotonic();
     for (auto& [name, target] : targets_) {
-      if (!target.run && target.next_run <= now) StartRun(multi, target, now);
+      if (!target.run && target.next_run <= now) StartRun(target, now);
     }
-    int running = 0;
-    curl_multi_perform(multi, &running);
-    int left = 0;
-    while (CURLMsg* message = curl_multi_info_read(multi, &left)) {
-      if (message->msg != CURLMSG_DONE) continue;
-      ChatProbeRun* run = nullptr;
-      curl_easy_getinfo(message->easy_handle, CURLINFO_PRIVATE, &run);
-      CURLcode code = message->data.result;
-      curl_multi_remove_handle(multi, message->easy_handle);
-      for (auto& [name, target] : targets_) {
-        if (target.run.get() != run) continue;
-        ProbeResult result = run->Finish(code);
-        result.schedule_delay_seconds = target.delay_seconds;
-        if (result.retry_after_seconds) {
-          // Bounded: a gateway sending milliseconds as seconds must not
-          // silence a target for weeks.
-          auto after = options_.clock->Monotonic() +
-                       std::chrono::seconds(std::min<int64_t>(*result.retry_after_seconds, 3600));
-          target.next_run = std::max(target.next_run, after);
-        }
-        Complete(target.spec, result, target.reserved_nano_usd);
-        target.reserved_nano_usd = 0;
-        target.run.reset();
-        break;
+  };
+  hooks.done = [this](CURL* easy, CURLcode code) {
+    for (auto& [name, target] : targets_) {
+      if (!target.run || target.run->easy() != easy) continue;
+      ProbeResult result = target.run->Finish(code);
+      result.schedule_delay_seconds = target.delay_seconds;
+      if (result.retry_after_seconds) {
+        target.next_run =
+            std::max(target.next_run,
+                     options_.clock->Monotonic() + CappedRetryAfter(*result.retry_after_seconds));
       }
+      Complete(target.spec, result, target.reserved_nano_usd);
+      target.reserved_nano_usd = 0;
+      target.run.reset();
+      return;
     }
-    now = options_.clock->Monotonic();
-    auto wait = kMaxPoll;
+  };
+  hooks.next_due = [this]() -> std::optional<TransferDriver::Clock::time_point> {
+    // The scheduler's clock may be a test's: the wait is computed on it and
+    // handed to the driver as a steady-clock instant.
+    const auto now = options_.clock->Monotonic();
+    std::optional<std::chrono::steady_clock::duration> soonest;
     for (const auto& [name, target] : targets_) {
       if (target.run) continue;
-      auto until = std::chrono::duration_cast<std::chrono::milliseconds>(target.next_run - now);
-      wait = std::min(wait, std::max(until, std::chrono::milliseconds(0)));
+      const auto until = std::max(target.next_run - now, std::chrono::steady_clock::duration(0));
+      if (!soonest || until < *soonest) soonest = until;
     }
-    if (running > 0 || wait.count() > 0) {
-      curl_multi_poll(multi, nullptr, 0, static_cast<int>(std::max<int64_t>(wait.count(), 1)),
-                      nullptr);
-    }
-  }
+    if (!soonest) return std::nullopt;
+    return TransferDriver::Clock::now() + *soonest;
+  };
+  driver_.Run(stop_, hooks, kMaxPoll);
   // Runs still in flight at shutdown are booked like any abandoned run.
-  for (auto& [name, target] : targets_) Abandon(multi, target);
+  for (auto& [name, target] : targets_) Abandon(target);
   targets_.clear();
 }
 
@@ -396,24 +381,7 @@ std::expected<ProbeResult, ProbeScheduler::RunNowError> ProbeScheduler::RunNow(
   if (options_.meter != nullptr) options_.meter->Started(spec.vendor.name);
   ChatProbeRun run(spec, *options_.clock, NewNonce());
   run.SetTimeout(std::min(std::max(timeout, kMinOnDemandTimeout), spec.probe.timeout));
-  CURLM* multi = curl_multi_init();
-  curl_multi_add_handle(multi, run.easy());
-  CURLcode code = CURLE_ABORTED_BY_CALLBACK;
-  bool done = false;
-  while (!done && !stop_) {
-    int running = 0;
-    curl_multi_perform(multi, &running);
-    int left = 0;
-    while (CURLMsg* message = curl_multi_info_read(multi, &left)) {
-      if (message->msg == CURLMSG_DONE) {
-        code = message->data.result;
-        done = true;
-      }
-    }
-    if (!done) curl_multi_poll(multi, nullptr, 0, 100, nullptr);
-  }
-  curl_multi_remove_handle(multi, run.easy());
-  curl_multi_cleanup(multi);
+  const CURLcode code = TransferDriver::RunOne(run.easy(), stop_);
   ProbeResult result = run.Finish(code);
   result.on_demand = true;
   Complete(spec, result, reserved);

@@ -1,8 +1,8 @@
 #pragma once
 
-// Runs every configured probe on its interval from one thread that drives a
-// libcurl multi handle, so that hundreds of probes are in flight without a
-// thread each. A probe never overlaps itself; first runs are spread over the
+// Runs every configured probe on its interval from one thread running a
+// TransferDriver (probes/transfer_driver.h, the billing poller's too), so
+// that hundreds of probes are in flight without a thread each. A probe never overlaps itself; first runs are spread over the
 // interval (by a hash of the target name against wall time, so restarts keep
 // the phase); a 429
 // with retry-after postpones that target's next run. Update() (a reload) adds,
@@ -34,6 +34,7 @@
 #include "pricing/price_book.h"
 #include "probes/chat/chat_probe.h"
 #include "probes/chat/probe_result.h"
+#include "probes/transfer_driver.h"
 
 namespace llm_exporter::probes {
 
@@ -130,10 +131,10 @@ class ProbeScheduler {
   };
 
   void Loop();
-  void ApplyUpdate(CURLM* multi, std::vector<ProbeSpec> specs);
-  void StartRun(CURLM* multi, Target& target, std::chrono::steady_clock::time_point now);
+  void ApplyUpdate(std::vector<ProbeSpec> specs);
+  void StartRun(Target& target, std::chrono::steady_clock::time_point now);
   // Drops a run in flight without a result (its target changed or went away).
-  void Abandon(CURLM* multi, Target& target);
+  void Abandon(Target& target);
   // Budget check; fills `reserved` on success, or returns the skip result.
   std::optional<ProbeResult> Reserve(const ProbeSpec& spec, int64_t& reserved, bool on_demand);
   // Books the run (cost, or its worst case when the vendor may have billed it
@@ -143,7 +144,7 @@ class ProbeScheduler {
 
   Options options_;
   ProbeBudget budget_;
-  CURLM* multi_ = nullptr;
+  TransferDriver driver_;
   std::thread thread_;
   std::atomic<bool> stop_{false};
 
