@@ -22,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "tests/unit/probes/fake_clock.h"
 #include "tests/unit/probes/print_optional.h"
 #include "tests/unit/wire/testdata.h"
 
@@ -31,19 +32,7 @@ namespace {
 using namespace std::chrono_literals;
 using std::chrono::steady_clock;
 
-class FakeClock final : public base::Clock {
- public:
-  steady_clock::time_point Monotonic() const override { return base_ + offset(); }
-  std::chrono::system_clock::time_point Wall() const override {
-    return std::chrono::sys_days{std::chrono::year{2025} / 8 / 2} + 10h + offset();
-  }
-  std::chrono::milliseconds offset() const { return std::chrono::milliseconds(offset_ms_.load()); }
-  void Set(std::chrono::milliseconds offset) { offset_ms_ = offset.count(); }
-
- private:
-  steady_clock::time_point base_ = steady_clock::now();
-  std::atomic<int64_t> offset_ms_{0};
-};
+using testing::FakeClock;
 
 // One connection at a time, Connection: close. Enough for a GET client.
 class TinyHttpServer {
