@@ -25,6 +25,7 @@
 #include <string>
 #include <string_view>
 
+#include "base/utc_day.h"
 #include "pricing/price_row.h"
 #include "pricing/usage.h"
 
@@ -32,12 +33,10 @@ namespace llm_exporter::pricing {
 
 int64_t CostNanoUsd(const PriceRow& row, const Usage& usage);
 
-// The UTC day a time point falls on.
-std::chrono::sys_days UtcDay(std::chrono::system_clock::time_point at);
-
-// "YYYY-MM-DD" for a day, and back (nullopt for anything else).
-std::string FormatDay(std::chrono::sys_days day);
-std::optional<std::chrono::sys_days> ParseDay(std::string_view text);
+// UTC days (base/utc_day.h), as every room counts them.
+using base::FormatDay;
+using base::ParseDay;
+using base::UtcDay;
 
 // Exact decimal USD text of a nano-USD amount: trailing zeros trimmed down to
 // `min_fraction_digits` decimals ("0.01", "12.5", "3"; with 2: "3.00").

@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "base/decimal.h"
+#include "base/utc_day.h"
 
 namespace llm_exporter::probes::billing::internal {
 namespace {
@@ -143,19 +144,11 @@ bool AddChecked(pricing::Usage& total, const pricing::Usage& value) {
   return true;
 }
 
-std::string FormatDate(std::chrono::sys_days day) {
-  const std::chrono::year_month_day date{day};
-  const int year = static_cast<int>(date.year());
-  return std::to_string(year / 100) + TwoDigits(static_cast<unsigned>(year % 100)) + "-" +
-         TwoDigits(static_cast<unsigned>(date.month())) + "-" +
-         TwoDigits(static_cast<unsigned>(date.day()));
-}
-
 std::string FormatRfc3339(std::chrono::sys_seconds time) {
   const auto day = std::chrono::floor<std::chrono::days>(time);
   const std::chrono::hh_mm_ss clock{time - day};
-  return FormatDate(day) + "T" + TwoDigits(static_cast<unsigned>(clock.hours().count())) + ":" +
-         TwoDigits(static_cast<unsigned>(clock.minutes().count())) + ":" +
+  return base::FormatDay(day) + "T" + TwoDigits(static_cast<unsigned>(clock.hours().count())) +
+         ":" + TwoDigits(static_cast<unsigned>(clock.minutes().count())) + ":" +
          TwoDigits(static_cast<unsigned>(clock.seconds().count())) + "Z";
 }
 

@@ -17,6 +17,7 @@
 #include <string_view>
 
 #include "base/json.h"
+#include "base/utc_day.h"
 #include "pricing/usage.h"
 
 namespace llm_exporter::probes::billing::internal {
@@ -75,7 +76,7 @@ bool AddChecked(int64_t& total, int64_t value);
 bool AddChecked(pricing::Usage& total, const pricing::Usage& value);
 
 // Days and times on the wire.
-std::string FormatDate(std::chrono::sys_days day);                       // "2025-08-01"
+using base::FormatDay;                                                   // "2025-08-01"
 std::string FormatRfc3339(std::chrono::sys_seconds time);                // "2025-08-01T00:00:00Z"
 std::optional<std::chrono::sys_days> Rfc3339Day(std::string_view text);  // UTC day of a timestamp
 // Unix seconds (0 .. year 9999) as a UTC day.

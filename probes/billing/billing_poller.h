@@ -2,11 +2,11 @@
 
 // Polls every enabled vendor's billing endpoints from one thread running a
 // TransferDriver (probes/transfer_driver.h), as the probe scheduler does (all
-// easy handles live and die on that thread; other threads only wake it). Each vendor's first poll comes soon
-// after it is added (spread over `first_poll_spread` by a hash of its name),
-// then one every `interval`. A failed poll is retried after a backoff that
-// starts at interval/8 and doubles up to interval, and never sooner than a
-// retry-after the vendor sent. Each request has its own timeout.
+// easy handles live and die on that thread; other threads only wake it). Each vendor's first poll
+// comes soon after it is added (spread over `first_poll_spread` by a hash of its name), then one
+// every `interval`. A failed poll is retried after a backoff that starts at interval/8 and doubles
+// up to interval, and never sooner than a retry-after the vendor sent. Each request has its own
+// timeout.
 //
 // Update() (start-up and reload) replaces the vendor list: new vendors are
 // scheduled, changed ones (kind, interval, base URL or key) restart with a

@@ -26,8 +26,8 @@ class OpenAiDashboardPoll final : public StagedPoll {
     return {
         {std::string(kSubscriptionPath), context.base_url + std::string(kSubscriptionPath)},
         {std::string(kUsagePath), context.base_url + std::string(kUsagePath) +
-                                      "?start_date=" + FormatDate(month_start) +
-                                      "&end_date=" + FormatDate(context.Today())},
+                                      "?start_date=" + FormatDay(month_start) +
+                                      "&end_date=" + FormatDay(context.Today())},
     };
   }
 

@@ -138,7 +138,7 @@ BOOST_AUTO_TEST_CASE(checked_sums) {
 }
 
 BOOST_AUTO_TEST_CASE(days_and_timestamps) {
-  BOOST_TEST(FormatDate(sys_days{2025y / 8 / 1}) == "2025-08-01");
+  BOOST_TEST(FormatDay(sys_days{2025y / 8 / 1}) == "2025-08-01");
   BOOST_TEST(FormatRfc3339(sys_days{2025y / 7 / 31}) == "2025-07-31T00:00:00Z");
   BOOST_TEST(FormatRfc3339(sys_days{2025y / 7 / 31} + 13h + 4min + 5s) == "2025-07-31T13:04:05Z");
 
