@@ -12,14 +12,11 @@
 #   check_dashboard.sh LLM_EXPORTER FAKE_VENDOR [PROMETHEUS]
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-root="$(cd "$here/.." && pwd)"
-usage="usage: check_dashboard.sh LLM_EXPORTER FAKE_VENDOR [PROMETHEUS]"
-exporter="${1:?$usage}"
-fake_vendor="${2:?$usage}"
+# shellcheck source=dashboards/lib.sh
+source "$here/lib.sh"  # root, binaries_from_args, new_run_dir
+binaries_from_args "usage: check_dashboard.sh LLM_EXPORTER FAKE_VENDOR [PROMETHEUS]" "$@"
 prometheus="${3:-$(command -v prometheus || true)}"
 
-# shellcheck source=dashboards/lib.sh
-source "$here/lib.sh"
 new_run_dir llm_dash_check
 
 # $1 = deadline in tenths of a second, rest = a command that succeeds when ready.
@@ -139,11 +136,8 @@ curl -fsS --noproxy '*' -X POST -d '{"fault":"no_usage","count":1}' "$vendor/con
 # must return data from it.
 prometheus_args=()
 if [ -n "$prometheus" ]; then
-  cat >"$run/prometheus.yml" <<EOF
-global:
-  scrape_interval: 1s
-  scrape_timeout: 1s
-  evaluation_interval: 1s
+  fast_prometheus_global >"$run/prometheus.yml"
+  cat >>"$run/prometheus.yml" <<EOF
 rule_files:
   - $here/rules/llm_exporter.rules.yml
 scrape_configs:

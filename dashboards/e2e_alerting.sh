@@ -26,16 +26,13 @@
 #   e2e_alerting.sh LLM_EXPORTER FAKE_VENDOR [PROMETHEUS] [ALERTMANAGER]
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-root="$(cd "$here/.." && pwd)"
-usage="usage: e2e_alerting.sh LLM_EXPORTER FAKE_VENDOR [PROMETHEUS] [ALERTMANAGER]"
-exporter="${1:?$usage}"
-fake_vendor="${2:?$usage}"
+# shellcheck source=dashboards/lib.sh
+source "$here/lib.sh"  # root, binaries_from_args, new_run_dir
+binaries_from_args "usage: e2e_alerting.sh LLM_EXPORTER FAKE_VENDOR [PROMETHEUS] [ALERTMANAGER]" "$@"
 prometheus="${3:-prometheus}"
 alertmanager="${4:-prometheus-alertmanager}"
 deadline_seconds=60
 
-# shellcheck source=dashboards/lib.sh
-source "$here/lib.sh"
 new_run_dir llm_e2e_alerting
 start=$SECONDS
 
@@ -212,11 +209,8 @@ groups:
         labels:
           vendor: fake-good
 EOF
-cat >"$run/prometheus.yml" <<EOF
-global:
-  scrape_interval: 1s
-  scrape_timeout: 1s
-  evaluation_interval: 1s
+fast_prometheus_global >"$run/prometheus.yml"
+cat >>"$run/prometheus.yml" <<EOF
 rule_files:
   - $run/fast.rules.yml
   - $run/overrides.rules.yml
