@@ -1,5 +1,9 @@
 #include "probes/transport.h"
 
+#include <array>
+
+#include "base/enum_names.h"
+
 namespace llm_exporter::probes {
 
 VendorTransport::~VendorTransport() { curl_slist_free_all(connect_to_); }
@@ -68,6 +72,31 @@ TransportFailure ClassifyCurlCode(CURLcode code) {
     default:
       return TransportFailure::kBroken;
   }
+}
+
+std::string_view FailureName(Failure failure) {
+  static constexpr std::array<std::string_view, 13> kNames = {"none",
+                                                              "timeout",
+                                                              "connect",
+                                                              "tls",
+                                                              "http_4xx",
+                                                              "http_429",
+                                                              "http_5xx",
+                                                              "auth",
+                                                              "invalid_response",
+                                                              "content_mismatch",
+                                                              "budget_exhausted",
+                                                              "unsupported",
+                                                              "page_cap"};
+  return base::EnumName(failure, kNames, "invalid_response");
+}
+
+Failure FromWire(wire::FailureReason reason) {
+  static constexpr std::array<Failure, 6> kByWire = {Failure::kNone,    Failure::kHttp4xx,
+                                                     Failure::kHttp429, Failure::kHttp5xx,
+                                                     Failure::kAuth,    Failure::kInvalidResponse};
+  const auto index = static_cast<size_t>(reason);
+  return index < kByWire.size() ? kByWire[index] : Failure::kInvalidResponse;
 }
 
 }  // namespace llm_exporter::probes

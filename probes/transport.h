@@ -6,8 +6,10 @@
 #include <curl/curl.h>
 
 #include <string>
+#include <string_view>
 
 #include "config/config.h"
+#include "wire/wire_error.h"
 
 namespace llm_exporter::probes {
 
@@ -38,5 +40,28 @@ enum class TransportFailure {
 };
 
 TransportFailure ClassifyCurlCode(CURLcode code);
+
+// Why a request to a vendor failed: one list for the reasons of
+// llm_probe_failures_total and of llm_billing_poll_failures_total (each
+// metric shows its own subset; docs/metrics.md).
+enum class Failure {
+  kNone,
+  kTimeout,
+  kConnect,
+  kTls,
+  kHttp4xx,
+  kHttp429,
+  kHttp5xx,
+  kAuth,
+  kInvalidResponse,
+  kContentMismatch,  // probes: the answer did not match `expect`
+  kBudgetExhausted,  // probes: skipped, the day's budget is spent
+  kUnsupported,      // billing: the endpoint is not what this kind expects (HTML, ...)
+  kPageCap,          // billing: more pages than a poll may read
+};
+// The label value: "none", "timeout", ..., "page_cap".
+std::string_view FailureName(Failure failure);
+// The failure a wire-level classification names (kNone stays kNone).
+Failure FromWire(wire::FailureReason reason);
 
 }  // namespace llm_exporter::probes

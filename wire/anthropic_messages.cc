@@ -9,11 +9,7 @@
 namespace llm_exporter::wire {
 namespace {
 
-using internal::CountMember;
-using internal::kMaxFieldBytes;
-using internal::Member;
-using internal::ObjectMember;
-using internal::StringMember;
+using namespace internal;  // this room's JSON helpers
 
 enum class DeltaKind { kText, kThinking, kTool };
 
@@ -92,10 +88,9 @@ std::string BuildAnthropicRequest(const AnthropicRequest& request) {
 }
 
 std::expected<ChatReply, WireError> ParseAnthropicReply(std::string_view body) {
-  rapidjson::Document doc;
-  if (auto parsed = internal::ParseReplyObject(body, doc); !parsed) {
-    return std::unexpected(parsed.error());
-  }
+  auto parsed = internal::ParseReplyObject(body);
+  if (!parsed) return std::unexpected(parsed.error());
+  const rapidjson::Document& doc = *parsed;
   const rapidjson::Value* content = Member(doc, "content");
   if (content == nullptr || !content->IsArray()) {
     return std::unexpected(internal::InvalidResponse("reply has no content array"));

@@ -34,7 +34,7 @@ WireError UnparsableBody(std::string_view body, std::string_view parse_error);
 
 // Parses a 2xx reply body that must be a JSON object: an unparsable body, an
 // error object in it, or another JSON value is the error it gives.
-std::expected<void, WireError> ParseReplyObject(std::string_view body, rapidjson::Document& doc);
+std::expected<rapidjson::Document, WireError> ParseReplyObject(std::string_view body);
 
 // Log text for a body that is not the JSON we expected (HTML title, or a
 // prefix of the body).

@@ -9,11 +9,7 @@
 namespace llm_exporter::wire {
 namespace {
 
-using internal::CountMember;
-using internal::kMaxFieldBytes;
-using internal::Member;
-using internal::ObjectMember;
-using internal::StringMember;
+using namespace internal;  // this room's JSON helpers
 
 // A *_details member: absent/null gives nullptr, an object gives it, any other
 // type is an error.
@@ -128,10 +124,9 @@ std::string BuildOpenAiChatRequest(const OpenAiChatRequest& request) {
 }
 
 std::expected<ChatReply, WireError> ParseOpenAiChatReply(std::string_view body) {
-  rapidjson::Document doc;
-  if (auto parsed = internal::ParseReplyObject(body, doc); !parsed) {
-    return std::unexpected(parsed.error());
-  }
+  auto parsed = internal::ParseReplyObject(body);
+  if (!parsed) return std::unexpected(parsed.error());
+  const rapidjson::Document& doc = *parsed;
   const rapidjson::Value* choices = Member(doc, "choices");
   if (choices == nullptr || !choices->IsArray() || choices->Empty()) {
     return std::unexpected(internal::InvalidResponse("reply has no choices"));
@@ -161,10 +156,9 @@ std::expected<ChatReply, WireError> ParseOpenAiChatReply(std::string_view body) 
 }
 
 std::expected<std::optional<pricing::Usage>, WireError> ExtractOpenAiUsage(std::string_view body) {
-  rapidjson::Document doc;
-  if (auto parsed = internal::ParseReplyObject(body, doc); !parsed) {
-    return std::unexpected(parsed.error());
-  }
+  auto parsed = internal::ParseReplyObject(body);
+  if (!parsed) return std::unexpected(parsed.error());
+  const rapidjson::Document& doc = *parsed;
   const rapidjson::Value* usage = Member(doc, "usage");
   if (usage == nullptr || usage->IsNull()) return std::nullopt;
   auto parsed_usage = UsageFromJson(*usage);

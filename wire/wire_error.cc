@@ -153,13 +153,14 @@ WireError InBodyFailure(WireError error) {
   return error;
 }
 
-std::expected<void, WireError> ParseReplyObject(std::string_view body, rapidjson::Document& doc) {
+std::expected<rapidjson::Document, WireError> ParseReplyObject(std::string_view body) {
+  rapidjson::Document doc;
   if (auto parsed = ParseJson(body, doc); !parsed) {
     return std::unexpected(UnparsableBody(body, parsed.error()));
   }
   if (auto error = ErrorFromJson(doc)) return std::unexpected(InBodyFailure(std::move(*error)));
   if (!doc.IsObject()) return std::unexpected(InvalidResponse("reply is not an object"));
-  return {};
+  return doc;
 }
 
 WireError InvalidResponse(std::string_view message) {

@@ -27,13 +27,6 @@ std::string NormaliseBaseUrl(config::BillingKind kind, std::string_view url) {
 
 }  // namespace
 
-std::string_view PollErrorReasonName(PollErrorReason reason) {
-  static constexpr std::array<std::string_view, 10> kNames = {
-      "timeout", "connect",          "tls",         "http_4xx", "http_429", "http_5xx",
-      "auth",    "invalid_response", "unsupported", "page_cap"};
-  return base::EnumName(reason, kNames, "invalid_response");
-}
-
 std::optional<std::string_view> DefaultBillingBaseUrl(config::BillingKind kind) {
   // By BillingKind; a gateway's dashboard has no default (its base_url is required).
   static constexpr std::array<std::string_view, 5> kUrls = {

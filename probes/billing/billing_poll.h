@@ -37,25 +37,14 @@
 
 #include "config/config.h"
 #include "probes/billing/billing_snapshot.h"
+#include "probes/transport.h"
 
 namespace llm_exporter::probes::billing {
 
-// The llm_billing_poll_failures_total reasons.
-enum class PollErrorReason {
-  kTimeout,
-  kConnect,
-  kTls,
-  kHttp4xx,
-  kHttp429,
-  kHttp5xx,
-  kAuth,
-  kInvalidResponse,
-  kUnsupported,
-  kPageCap,
-};
-// The label value: "timeout", "connect", "tls", "http_4xx", "http_429",
-// "http_5xx", "auth", "invalid_response", "unsupported", "page_cap".
-std::string_view PollErrorReasonName(PollErrorReason reason);
+// The llm_billing_poll_failures_total reasons: timeout through
+// invalid_response, unsupported and page_cap of probes::Failure.
+using PollErrorReason = Failure;
+inline std::string_view PollErrorReasonName(PollErrorReason reason) { return FailureName(reason); }
 
 struct PollError {
   PollErrorReason reason = PollErrorReason::kInvalidResponse;

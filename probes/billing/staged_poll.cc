@@ -8,26 +8,15 @@
 namespace llm_exporter::probes::billing::internal {
 namespace {
 
+// A wire classification as a poll error: never "none".
+PollErrorReason ErrorReason(wire::FailureReason reason) {
+  const Failure failure = FromWire(reason);
+  return failure == Failure::kNone ? Failure::kInvalidResponse : failure;
+}
+
 bool LooksLikeHtml(std::string_view body) {
   const size_t first = body.find_first_not_of(" \t\r\n");
   return first != std::string_view::npos && body[first] == '<';
-}
-
-PollErrorReason FromWire(wire::FailureReason reason) {
-  switch (reason) {
-    case wire::FailureReason::kHttp4xx:
-      return PollErrorReason::kHttp4xx;
-    case wire::FailureReason::kHttp429:
-      return PollErrorReason::kHttp429;
-    case wire::FailureReason::kHttp5xx:
-      return PollErrorReason::kHttp5xx;
-    case wire::FailureReason::kAuth:
-      return PollErrorReason::kAuth;
-    case wire::FailureReason::kNone:
-    case wire::FailureReason::kInvalidResponse:
-      break;
-  }
-  return PollErrorReason::kInvalidResponse;
 }
 
 }  // namespace
@@ -62,7 +51,7 @@ std::expected<void, PollError> StagedPoll::OnResponse(long status, std::string_v
       return NextStage();
     }
     const bool plain = wire_error.message.empty() || wire_error.message == status_text;
-    PollError error = Error(FromWire(wire_error.reason),
+    PollError error = Error(ErrorReason(wire_error.reason),
                             plain ? status_text : status_text + ": " + wire_error.message);
     if (!retry_after.empty()) {
       error.retry_after_seconds = wire::ParseRetryAfterSeconds(retry_after, context_.now);
@@ -73,7 +62,7 @@ std::expected<void, PollError> StagedPoll::OnResponse(long status, std::string_v
     return Fail(Error(PollErrorReason::kUnsupported, "HTML where JSON was expected"));
   }
   if (wire_error.reason != wire::FailureReason::kNone) {
-    return Fail(Error(FromWire(wire_error.reason),
+    return Fail(Error(ErrorReason(wire_error.reason),
                       wire_error.error_in_body
                           ? "error object in an " + status_text + " reply: " + wire_error.message
                           : wire_error.message));

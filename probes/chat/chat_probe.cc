@@ -26,24 +26,6 @@ double CurlSeconds(CURL* easy, CURLINFO info) {
   return static_cast<double>(micros) / 1e6;
 }
 
-ProbeFailure FromWire(wire::FailureReason reason) {
-  switch (reason) {
-    case wire::FailureReason::kNone:
-      return ProbeFailure::kNone;
-    case wire::FailureReason::kHttp4xx:
-      return ProbeFailure::kHttp4xx;
-    case wire::FailureReason::kHttp429:
-      return ProbeFailure::kHttp429;
-    case wire::FailureReason::kHttp5xx:
-      return ProbeFailure::kHttp5xx;
-    case wire::FailureReason::kAuth:
-      return ProbeFailure::kAuth;
-    case wire::FailureReason::kInvalidResponse:
-      return ProbeFailure::kInvalidResponse;
-  }
-  return ProbeFailure::kInvalidResponse;
-}
-
 std::string Describe(const wire::WireError& error) {
   std::string out = error.error_in_body ? "vendor error" : "unexpected reply";
   if (!error.type.empty()) out += " type=" + error.type;
@@ -59,21 +41,6 @@ bool MatchesExpect(const std::string& expect, const std::string& text) {
 }
 
 }  // namespace
-
-std::string_view ProbeFailureName(ProbeFailure failure) {
-  static constexpr std::array<std::string_view, 11> kNames = {"none",
-                                                              "timeout",
-                                                              "connect",
-                                                              "tls",
-                                                              "http_4xx",
-                                                              "http_429",
-                                                              "http_5xx",
-                                                              "auth",
-                                                              "invalid_response",
-                                                              "content_mismatch",
-                                                              "budget_exhausted"};
-  return base::EnumName(failure, kNames, "none");
-}
 
 std::string ProbeSpec::Fingerprint() const {
   const auto& p = probe;

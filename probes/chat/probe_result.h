@@ -13,29 +13,19 @@
 
 #include "config/config.h"
 #include "pricing/usage.h"
+#include "probes/transport.h"
 
 namespace llm_exporter::probes {
 
-// The closed list of llm_probe_failures_total reasons (docs/metrics.md).
-enum class ProbeFailure {
-  kNone,
-  kTimeout,
-  kConnect,
-  kTls,
-  kHttp4xx,
-  kHttp429,
-  kHttp5xx,
-  kAuth,
-  kInvalidResponse,
-  kContentMismatch,
-  kBudgetExhausted,
-};
+// The llm_probe_failures_total reasons (docs/metrics.md): kNone and the
+// first eleven of Failure.
+using ProbeFailure = Failure;
 inline constexpr std::array<ProbeFailure, 10> kAllProbeFailures = {
     ProbeFailure::kTimeout,        ProbeFailure::kConnect,         ProbeFailure::kTls,
     ProbeFailure::kHttp4xx,        ProbeFailure::kHttp429,         ProbeFailure::kHttp5xx,
     ProbeFailure::kAuth,           ProbeFailure::kInvalidResponse, ProbeFailure::kContentMismatch,
     ProbeFailure::kBudgetExhausted};
-std::string_view ProbeFailureName(ProbeFailure failure);
+inline std::string_view ProbeFailureName(ProbeFailure failure) { return FailureName(failure); }
 
 // A probe as configured, with its vendor: everything a run needs.
 struct ProbeSpec {

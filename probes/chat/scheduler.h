@@ -2,12 +2,11 @@
 
 // Runs every configured probe on its interval from one thread running a
 // TransferDriver (probes/transfer_driver.h, the billing poller's too), so
-// that hundreds of probes are in flight without a thread each. A probe never overlaps itself; first runs are spread over the
-// interval (by a hash of the target name against wall time, so restarts keep
-// the phase); a 429
-// with retry-after postpones that target's next run. Update() (a reload) adds,
-// changes and removes targets without disturbing the others; a removed
-// target's run in flight is abandoned and reports nothing.
+// that hundreds of probes are in flight without a thread each. A probe never overlaps itself; first
+// runs are spread over the interval (by a hash of the target name against wall time, so restarts
+// keep the phase); a 429 with retry-after postpones that target's next run. Update() (a reload)
+// adds, changes and removes targets without disturbing the others; a removed target's run in flight
+// is abandoned and reports nothing.
 //
 // Every run is metered (meter/meter.h: priced, booked in the ledger as source
 // "probe", counted in the traffic series) and checked against the daily probe
