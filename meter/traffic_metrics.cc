@@ -100,8 +100,13 @@ void TrafficMetrics::RecordUsageMissing(const std::string& vendor, const std::st
 
 void TrafficMetrics::AddInFlight(const std::string& vendor, int delta) {
   std::lock_guard lock(mutex_);
-  if (vendors_known_ && vendors_.count(vendor) == 0) return;
-  in_flight_[vendor] += delta;
+  const bool known = !vendors_known_ || vendors_.count(vendor) > 0;
+  auto it = in_flight_.find(vendor);
+  if (!known && it == in_flight_.end()) return;
+  int64_t& count = it == in_flight_.end() ? in_flight_[vendor] : it->second;
+  count += delta;
+  // A vendor a reload removed is kept while its requests drain, then dropped.
+  if (!known && count == 0) in_flight_.erase(vendor);
 }
 
 void TrafficMetrics::Touch(const std::string& vendor, const std::string& model,
@@ -136,8 +141,10 @@ void TrafficMetrics::RetainVendors(const std::vector<std::string>& vendors) {
   prune(unpriced_);
   prune(usage_missing_);
   prune(cost_estimated_nano_usd_);
+  // A removed vendor's requests still in flight keep its count (so that they
+  // end at 0, not -1, should a later reload bring the vendor back).
   for (auto it = in_flight_.begin(); it != in_flight_.end();) {
-    it = keep.count(it->first) ? std::next(it) : in_flight_.erase(it);
+    it = keep.count(it->first) || it->second != 0 ? std::next(it) : in_flight_.erase(it);
   }
 }
 

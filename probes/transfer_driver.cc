@@ -85,9 +85,10 @@ size_t ResponseHeaders::OnHeader(char* data, size_t size, size_t count, void* se
   std::string name(line.substr(0, colon));
   for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   std::string_view value = line.substr(colon + 1);
-  const size_t first = value.find_first_not_of(" \t");
-  const size_t last = value.find_last_not_of(" \t\r\n");
-  value = first == std::string_view::npos ? "" : value.substr(first, last - first + 1);
+  const size_t first = value.find_first_not_of(" \t\r\n");
+  value = first == std::string_view::npos
+              ? std::string_view()
+              : value.substr(first, value.find_last_not_of(" \t\r\n") - first + 1);
   if (name == "content-type") self->content_type = std::string(value.substr(0, 200));
   if (name == "retry-after") self->retry_after = std::string(value.substr(0, 100));
   return line.size();

@@ -240,7 +240,8 @@ meter::Ending EndingOf(const ProbeResult& result) {
 
 }  // namespace
 
-void ProbeScheduler::Complete(const ProbeSpec& spec, ProbeResult& result, int64_t reserved) {
+void ProbeScheduler::Complete(const ProbeSpec& spec, ProbeResult& result, int64_t reserved,
+                              bool stopped_by_us) {
   if (result.sent && options_.meter != nullptr) {
     meter::Exchange exchange;
     exchange.vendor = spec.vendor.name;
@@ -256,7 +257,7 @@ void ProbeScheduler::Complete(const ProbeSpec& spec, ProbeResult& result, int64_
     exchange.request_written = result.request_written;
     exchange.usage_present = result.usage_present;
     exchange.usage = result.usage;
-    exchange.ending = EndingOf(result);
+    exchange.ending = stopped_by_us ? meter::Ending::kClientAbort : EndingOf(result);
     exchange.worst_case_nano_usd = reserved;
     auto prices = Prices();
     meter::Booking booking = options_.meter->Finish(exchange, prices.get());
@@ -288,7 +289,14 @@ void ProbeScheduler::StartRun(Target& target, std::chrono::steady_clock::time_po
   target.delay_seconds = delay;
   if (options_.meter != nullptr) options_.meter->Started(target.spec.vendor.name);
   target.run = std::make_unique<ChatProbeRun>(target.spec, *options_.clock, NewNonce());
-  driver_.Add(target.run->easy());
+  if (!driver_.Add(target.run->easy())) {
+    // Never sent: finished at once (libcurl's failure), so the target is not stuck.
+    ProbeResult result = target.run->Finish(CURLE_FAILED_INIT);
+    result.schedule_delay_seconds = delay;
+    Complete(target.spec, result, target.reserved_nano_usd);
+    target.reserved_nano_usd = 0;
+    target.run.reset();
+  }
 }
 
 void ProbeScheduler::Loop() {
@@ -384,7 +392,7 @@ std::expected<ProbeResult, ProbeScheduler::RunNowError> ProbeScheduler::RunNow(
   const CURLcode code = TransferDriver::RunOne(run.easy(), stop_);
   ProbeResult result = run.Finish(code);
   result.on_demand = true;
-  Complete(spec, result, reserved);
+  Complete(spec, result, reserved, code == CURLE_ABORTED_BY_CALLBACK && stop_);
   return result;
 }
 

@@ -138,7 +138,9 @@ class ProbeScheduler {
   std::optional<ProbeResult> Reserve(const ProbeSpec& spec, int64_t& reserved, bool on_demand);
   // Books the run (cost, or its worst case when the vendor may have billed it
   // without usage), releases its reservation and reports it.
-  void Complete(const ProbeSpec& spec, ProbeResult& result, int64_t reserved);
+  // `stopped_by_us`: the run was cut short by Stop() (booked as a client abort).
+  void Complete(const ProbeSpec& spec, ProbeResult& result, int64_t reserved,
+                bool stopped_by_us = false);
   std::shared_ptr<const pricing::PriceBook> Prices() const;
 
   Options options_;

@@ -194,6 +194,15 @@ BOOST_AUTO_TEST_CASE(own_price_list_agrees_with_the_exporters_on_the_shipped_fil
         const auto at = system_clock::time_point(e.effective_from);
         const PriceEntry* found = own->Find(e.table, e.model, e.effective_from);
         BOOST_TEST(found == &e);
+        // A dated snapshot of the name finds the same prices on both sides.
+        for (const std::string& dated : {e.model + "-2025-04-14", e.model + "-20250929"}) {
+          const PriceEntry* own_dated = own->Find(e.table, dated, e.effective_from);
+          const pricing::PriceRow* project_dated = project->Find(e.table, dated, at);
+          BOOST_TEST((own_dated != nullptr) == (project_dated != nullptr), dated);
+          if (own_dated && project_dated) {
+            BOOST_TEST(own_dated->prices.input == project_dated->prices.input, dated);
+          }
+        }
         const pricing::PriceRow* row = project->Find(e.table, e.model, at);
         BOOST_REQUIRE(row != nullptr);
         BOOST_TEST(row->prices.input == e.prices.input);

@@ -1,5 +1,6 @@
 #include "tests/fake_vendor/price_list.h"
 
+#include <algorithm>
 #include <charconv>
 #include <fstream>
 #include <sstream>
@@ -52,9 +53,11 @@ std::optional<std::chrono::sys_days> Date(std::string_view text) {
   int y = 0;
   unsigned m = 0, d = 0;
   if (text.size() != 10 || text[4] != '-' || text[7] != '-') return std::nullopt;
-  std::from_chars(text.data(), text.data() + 4, y);
-  std::from_chars(text.data() + 5, text.data() + 7, m);
-  std::from_chars(text.data() + 8, text.data() + 10, d);
+  auto read = [&](size_t from, size_t to, auto& value) {
+    auto [end, error] = std::from_chars(text.data() + from, text.data() + to, value);
+    return error == std::errc() && end == text.data() + to;
+  };
+  if (!read(0, 4, y) || !read(5, 7, m) || !read(8, 10, d)) return std::nullopt;
   const std::chrono::year_month_day ymd{std::chrono::year(y), std::chrono::month(m),
                                         std::chrono::day(d)};
   if (!ymd.ok()) return std::nullopt;
@@ -161,19 +164,53 @@ bool PriceList::HasTable(std::string_view table) const {
   return false;
 }
 
-const PriceEntry* PriceList::Find(std::string_view table, std::string_view model,
-                                  std::chrono::sys_days day) const {
+const PriceEntry* PriceList::InEffect(std::string_view table, std::string_view name,
+                                      std::chrono::sys_days day) const {
   const PriceEntry* best = nullptr;
-  auto rank = [](const PriceEntry& e) {
-    // Exact names first, then longer globs; then the latest effective date.
-    return std::tuple(!IsGlob(e.model), e.model.size(), e.effective_from);
-  };
   for (const auto& e : entries) {
-    if (e.table != table || e.effective_from > day) continue;
-    if (e.model != model && !(IsGlob(e.model) && Glob(e.model, model))) continue;
-    if (best == nullptr || rank(e) > rank(*best)) best = &e;
+    if (e.table != table || e.model != name || e.effective_from > day) continue;
+    if (best == nullptr || e.effective_from > best->effective_from) best = &e;
   }
   return best;
+}
+
+const PriceEntry* PriceList::FindName(std::string_view table, std::string_view model,
+                                      std::chrono::sys_days day) const {
+  if (const PriceEntry* exact = InEffect(table, model, day)) return exact;
+  // Globs of the table, longest first, then in the order the file names them.
+  std::vector<std::string_view> globs;
+  for (const auto& e : entries) {
+    if (e.table != table || !IsGlob(e.model)) continue;
+    if (std::find(globs.begin(), globs.end(), e.model) == globs.end()) globs.push_back(e.model);
+  }
+  std::stable_sort(globs.begin(), globs.end(),
+                   [](std::string_view a, std::string_view b) { return a.size() > b.size(); });
+  for (std::string_view glob : globs) {
+    if (!Glob(glob, model)) continue;
+    if (const PriceEntry* e = InEffect(table, glob, day)) return e;
+  }
+  return nullptr;
+}
+
+const PriceEntry* PriceList::Find(std::string_view table, std::string_view model,
+                                  std::chrono::sys_days day) const {
+  if (const PriceEntry* e = FindName(table, model, day)) return e;
+  // A dated snapshot ("-2025-04-14" or "-20250414") is priced as its model.
+  auto all_digits = [](std::string_view text) {
+    return !text.empty() && text.find_first_not_of("0123456789") == std::string_view::npos;
+  };
+  if (model.size() > 11) {
+    const std::string_view tail = model.substr(model.size() - 11);
+    if (tail[0] == '-' && tail[5] == '-' && tail[8] == '-' && all_digits(tail.substr(1, 4)) &&
+        all_digits(tail.substr(6, 2)) && all_digits(tail.substr(9, 2))) {
+      return FindName(table, model.substr(0, model.size() - 11), day);
+    }
+  }
+  if (model.size() > 9 && model[model.size() - 9] == '-' &&
+      all_digits(model.substr(model.size() - 8))) {
+    return FindName(table, model.substr(0, model.size() - 9), day);
+  }
+  return nullptr;
 }
 
 const VendorPrices& PricesFor(const PriceEntry& entry, const RequestTokens& tokens) {

@@ -45,12 +45,19 @@ class PriceList {
  public:
   static std::expected<PriceList, std::string> Load(const std::string& path);
   bool HasTable(std::string_view table) const;
-  // The entry in effect on `day` (the latest effective_from not after it); an
-  // exact model name wins over globs, a longer glob over a shorter one.
+  // The entry in effect on `day` (the latest effective_from not after it) of
+  // the model's exact name, else of the longest matching glob (the first
+  // named among equals), else of the name without a date suffix.
   const PriceEntry* Find(std::string_view table, std::string_view model,
                          std::chrono::sys_days day) const;
 
   std::vector<PriceEntry> entries;
+
+ private:
+  const PriceEntry* InEffect(std::string_view table, std::string_view name,
+                             std::chrono::sys_days day) const;
+  const PriceEntry* FindName(std::string_view table, std::string_view model,
+                             std::chrono::sys_days day) const;
 };
 
 // The prices for this request: the long-context tier when its context (input

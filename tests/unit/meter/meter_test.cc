@@ -169,3 +169,28 @@ BOOST_AUTO_TEST_CASE(vendor_model_names_become_bounded_labels) {
   BOOST_TEST(meter::ModelLabel(known, "claude-sonnet-4-5-20250929") == "claude-sonnet-4-5");
   BOOST_TEST(meter::ModelLabel(known, "gpt-5-ultra-from-a-client") == "other");
 }
+
+// A reload drops a vendor and a second brings it back while a request to it
+// is in flight: the gauge ends at 0, never -1.
+BOOST_FIXTURE_TEST_CASE(in_flight_survives_a_vendor_removed_and_restored, Fixture) {
+  traffic.RetainVendors({"acme"});
+  meter.Started("acme");
+  traffic.RetainVendors({"other"});
+  traffic.RetainVendors({"acme"});
+  traffic.Touch("acme", "fake-gpt", "probe");
+  BOOST_TEST(Value("llm_requests_in_flight", {{"vendor", "acme"}}) == 1);
+  meter.Finish(Exchange(), &prices);
+  BOOST_TEST(Value("llm_requests_in_flight", {{"vendor", "acme"}}) == 0);
+  // Removed for good: its count drains and the series goes.
+  meter.Started("acme");
+  traffic.RetainVendors({"other"});
+  meter.Finish(Exchange(), &prices);
+  bool rendered = false;
+  for (const auto& f : traffic.Collect()) {
+    if (f.name != "llm_requests_in_flight") continue;
+    for (const auto& m : f.metric) {
+      for (const auto& l : m.label) rendered |= l.value == "acme";
+    }
+  }
+  BOOST_TEST(!rendered);
+}

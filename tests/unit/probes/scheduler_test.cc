@@ -112,6 +112,22 @@ BOOST_AUTO_TEST_CASE(phase_by_name_is_stable_and_within_the_period) {
   BOOST_TEST(CappedRetryAfter(-5).count() == 0);
 }
 
+BOOST_AUTO_TEST_CASE(response_headers_keep_content_type_and_retry_after) {
+  ResponseHeaders headers;
+  auto feed = [&](std::string line) {
+    BOOST_TEST(ResponseHeaders::OnHeader(line.data(), 1, line.size(), &headers) == line.size());
+  };
+  feed("HTTP/1.1 429 Too Many Requests\r\n");
+  feed("Retry-After:  7 \r\n");
+  feed("content-type: application/json\r\n");
+  BOOST_TEST(headers.retry_after == "7");
+  BOOST_TEST(headers.content_type == "application/json");
+  feed("Retry-After: \r\n");  // only blanks: empty, not "\r\n"
+  BOOST_TEST(headers.retry_after.empty());
+  feed("HTTP/1.1 200 OK\r\n");  // a new response starts afresh
+  BOOST_TEST(headers.content_type.empty());
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace
