@@ -4,13 +4,12 @@
 #include <unistd.h>
 
 #include <boost/test/unit_test.hpp>
-
-#include "base/decimal.h"
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
 
+#include "base/decimal.h"
 #include "base/log.h"
 #include "config/values.h"
 #include "config/web_config.h"
