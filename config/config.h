@@ -87,10 +87,27 @@ struct ProxyRoute {
   bool inject_key = false;
 };
 
+// One line of the client keys file: a client's name (the `client` label of
+// llm_client_cost_usd_total) and the key it presents to the proxy.
+struct ClientKey {
+  std::string name;
+  Secret key;
+};
+
+// The most client keys one file may hold: `client` is a label.
+inline constexpr size_t kMaxClientKeys = 1000;
+
 struct ProxyConfig {
   int64_t max_body_bytes = 10 * 1024 * 1024;
   std::string client_keys_file;
+  std::vector<ClientKey> client_keys;  // read from client_keys_file at load
   std::vector<ProxyRoute> routes;
+  // Upstream timeouts: connecting, the reply's first byte after the request
+  // was sent, the gap between two reads of a reply, and the whole request.
+  Duration connect_timeout = std::chrono::seconds(10);
+  Duration first_byte_timeout = std::chrono::minutes(10);
+  Duration idle_timeout = std::chrono::minutes(5);
+  Duration total_timeout = std::chrono::minutes(30);
 };
 
 // The largest max_tokens a probe may ask for (its worst case is reserved

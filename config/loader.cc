@@ -16,6 +16,7 @@
 #include "base/decimal.h"
 #include "base/regex.h"
 #include "base/toml_names.h"
+#include "config/client_keys.h"
 #include "config/config.h"
 #include "config/values.h"
 
@@ -512,6 +513,10 @@ void ReadPricing(TableReader& reader, const LoadContext& ctx, PricingConfig& out
 void ReadProxy(TableReader& reader, const LoadContext& ctx, Config& config) {
   ProxyConfig& proxy = config.proxy;
   if (auto v = reader.IntIn("max_body_bytes", 1, int64_t{1} << 30)) proxy.max_body_bytes = *v;
+  if (auto v = reader.Dur("connect_timeout")) proxy.connect_timeout = *v;
+  if (auto v = reader.Dur("first_byte_timeout")) proxy.first_byte_timeout = *v;
+  if (auto v = reader.Dur("idle_timeout")) proxy.idle_timeout = *v;
+  if (auto v = reader.Dur("total_timeout")) proxy.total_timeout = *v;
   if (auto v = reader.String("client_keys_file")) proxy.client_keys_file = ResolvePath(ctx, *v);
   bool any_inject = false;
   const toml::source_region* first_inject = nullptr;
@@ -539,6 +544,10 @@ void ReadProxy(TableReader& reader, const LoadContext& ctx, Config& config) {
   } else if (!proxy.client_keys_file.empty()) {
     if (auto problem = FileProblem(proxy.client_keys_file)) {
       reader.Error("client_keys_file", "file \"" + proxy.client_keys_file + "\" " + *problem);
+    } else {
+      for (std::string& problem : ParseClientKeys(proxy.client_keys_file, proxy.client_keys)) {
+        reader.Error("client_keys_file", std::move(problem));
+      }
     }
   }
   reader.Finish();

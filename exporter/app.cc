@@ -104,7 +104,8 @@ App::App(Flags flags)
                            .Register(*registry_)
                            .Add({});
   store_ = std::make_unique<ProbeStore>();
-  collectables_ = {registry_.get(), store_.get(), &traffic_, &derived_, &process_collector_};
+  collectables_ = {registry_.get(), store_.get(), &traffic_,
+                   &proxy_metrics_, &derived_,    &process_collector_};
 }
 
 App::~App() { Stop(); }
@@ -155,6 +156,7 @@ void App::Apply(const Loaded& loaded) {
     scheduler_->SetMaxConcurrentRunNow(exporter.max_concurrent_on_demand_probes);
   }
   billing_store_.SetVendors(*loaded.config, *loaded.prices);
+  if (proxy_) proxy_->Apply(std::make_shared<const proxy::Routing>(loaded.config, loaded.prices));
   if (billing_poller_) {
     std::vector<probes::billing::BillingTarget> targets;
     for (const auto& vendor : loaded.config->vendors) {
@@ -240,9 +242,14 @@ std::expected<void, std::string> App::Start() {
   auto server = HttpServer::Start(std::move(options), Routes());
   if (!server) return std::unexpected(server.error());
   server_ = std::move(*server);
-  if (!flags_.proxy_listen_address.empty()) {
-    LOG_WARN("The in-path proxy is not implemented yet; --proxy.listen-address is ignored",
-             {"address", flags_.proxy_listen_address});
+  std::vector<std::string> proxy_addresses;
+  if (!flags_.proxy_listen_addresses.empty()) {
+    proxy_ = std::make_unique<proxy::Proxy>(
+        *meter_, proxy_metrics_,
+        std::make_shared<const proxy::Routing>(loaded->config, loaded->prices));
+    auto bound = proxy_->Start(flags_.proxy_listen_addresses);
+    if (!bound) return std::unexpected(bound.error());
+    proxy_addresses = std::move(*bound);
   }
   scheduler_->Start();
   billing_poller_->Start();
@@ -251,11 +258,19 @@ std::expected<void, std::string> App::Start() {
   for (const auto& address : server_->BoundAddresses()) {
     LOG_INFO("Listening on", {"address", address});
   }
+  for (const auto& address : proxy_addresses) {
+    LOG_INFO("Proxy listening on", {"address", address});
+  }
   return {};
 }
 
 void App::Stop() {
   ready_ = false;
+  // First: its requests still running are booked before the ledger flushes.
+  if (proxy_) {
+    proxy_->Stop();
+    proxy_.reset();
+  }
   if (scheduler_) scheduler_->Stop();
   if (billing_poller_) billing_poller_->Stop();
   if (ledger_) ledger_->Flush();

@@ -29,6 +29,8 @@
 #include "pricing/price_book.h"
 #include "probes/billing/billing_poller.h"
 #include "probes/chat/scheduler.h"
+#include "proxy/proxy.h"
+#include "proxy/proxy_metrics.h"
 #include "reconcile/billing_store.h"
 #include "reconcile/checkpoints.h"
 #include "reconcile/reconciliation.h"
@@ -91,6 +93,8 @@ class App {
   std::unique_ptr<probes::ProbeScheduler> scheduler_;
   reconcile::BillingStore billing_store_;
   std::unique_ptr<probes::billing::BillingPoller> billing_poller_;
+  proxy::ProxyMetrics proxy_metrics_;
+  std::unique_ptr<proxy::Proxy> proxy_;
 
   mutable std::mutex config_mutex_;
   std::shared_ptr<const config::Config> config_;

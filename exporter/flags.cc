@@ -22,7 +22,8 @@ Flags:
   --web.config.file=""               TOML file with TLS and basic-auth settings.
   --web.enable-lifecycle             Enable reloading through HTTP (POST /-/reload); SIGHUP
                                      always reloads.
-  --proxy.listen-address=""          Address of the in-path LLM API proxy (off when empty).
+  --proxy.listen-address=ADDR ...    Address of the in-path LLM API proxy; repeat for several
+                                     (off when not given).
   --state.dir="./data"               Directory for the ledger and other durable state.
   --log.level=info                   One of: debug, info, warn, error.
   --log.format=logfmt                One of: logfmt, json.
@@ -64,22 +65,21 @@ std::expected<Flags, std::string> ParseFlags(const std::vector<std::string>& arg
       target = &flags.telemetry_path;
     else if (name == "web.config.file")
       target = &flags.web_config_file;
-    else if (name == "proxy.listen-address")
-      target = &flags.proxy_listen_address;
     else if (name == "state.dir")
       target = &flags.state_dir;
     else if (name == "log.level")
       target = &flags.log_level;
     else if (name == "log.format")
       target = &flags.log_format;
-    else if (name != "web.listen-address")
+    else if (name != "web.listen-address" && name != "proxy.listen-address")
       return std::unexpected("unknown flag --" + name);
     if (!has_value) {
       if (i + 1 >= args.size()) return std::unexpected("flag --" + name + " needs a value");
       value = args[++i];
     }
     if (target == nullptr) {
-      flags.listen_addresses.push_back(value);
+      (name == "web.listen-address" ? flags.listen_addresses : flags.proxy_listen_addresses)
+          .push_back(value);
     } else {
       *target = value;
     }

@@ -1,7 +1,7 @@
 #pragma once
 
 // Command-line flags (docs/configuration.md), parsed kingpin-style: --name=value or
-// --name value; --web.listen-address may repeat.
+// --name value; --web.listen-address and --proxy.listen-address may repeat.
 
 #include <expected>
 #include <string>
@@ -14,7 +14,7 @@ struct Flags {
   std::vector<std::string> listen_addresses;  // default {":10027"}
   std::string telemetry_path = "/metrics";
   std::string web_config_file;
-  std::string proxy_listen_address;
+  std::vector<std::string> proxy_listen_addresses;  // empty: the proxy is off
   std::string state_dir = "./data";
   std::string log_level = "info";
   std::string log_format = "logfmt";

@@ -33,7 +33,10 @@ Booking Meter::Finish(const Exchange& e, const pricing::PriceBook* prices) {
   Booking booking;
   if (e.usage_present) {
     const pricing::PriceRow* row =
-        prices != nullptr ? prices->Find(e.price_table, e.model, e.started_at) : nullptr;
+        prices != nullptr
+            ? prices->Find(e.price_table, e.price_model.empty() ? e.model : e.price_model,
+                           e.started_at)
+            : nullptr;
     if (row != nullptr) booking.cost_nano_usd = pricing::CostNanoUsd(*row, e.usage);
     booking.charged_nano_usd = booking.cost_nano_usd.value_or(0);
     if (ledger_ != nullptr) {
@@ -53,7 +56,7 @@ Booking Meter::Finish(const Exchange& e, const pricing::PriceBook* prices) {
   sample.model = e.model;
   sample.source = e.source;
   sample.endpoint = e.endpoint;
-  sample.code = std::to_string(e.http_status);
+  sample.code = std::to_string(e.client_code.value_or(e.http_status));
   sample.duration_seconds = e.duration_seconds;
   sample.ttft_seconds = e.ttft_seconds;
   if (e.output_tokens_per_second && *e.output_tokens_per_second > 0) {

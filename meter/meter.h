@@ -31,11 +31,17 @@ enum class Ending {
 struct Exchange {
   std::string vendor;
   std::string model;  // a bounded label: a configured model (or "other")
+  // The name to price by when it is not the label (the proxy's client asked
+  // for a dated snapshot, or a model counted as "other"); empty: `model`.
+  std::string price_model;
   std::string price_table;
   std::string source;    // "probe" | "proxy"
   std::string endpoint;  // the dialect's label
   std::chrono::system_clock::time_point started_at;
-  long http_status = 0;  // 0: none came back
+  long http_status = 0;  // the vendor's; 0: none came back
+  // The `code` label when it is not the vendor's status: what the proxy's
+  // client saw (499: it hung up first; 502 or 504: the proxy's own reply).
+  std::optional<long> client_code;
   double duration_seconds = 0;
   std::optional<double> ttft_seconds;
   std::optional<double> output_tokens_per_second;

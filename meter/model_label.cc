@@ -16,6 +16,9 @@ std::set<std::string> KnownModels(const config::Config& config, const config::Ve
   for (const auto& probe : config.probes) {
     if (probe.vendor == vendor.name) known.insert(probe.model);
   }
+  for (const auto& route : config.proxy.routes) {
+    if (route.vendor == vendor.name && !pricing::IsGlob(route.model)) known.insert(route.model);
+  }
   for (const auto& row : prices.rows()) {
     if (row.table == vendor.price_table && !pricing::IsGlob(row.model)) known.insert(row.model);
   }

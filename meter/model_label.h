@@ -2,7 +2,8 @@
 
 // Bounded `model` labels: a vendor's own model name (from a billing report,
 // and next from a proxied request) becomes the configured model it names (a
-// probe's model or an exact model of the vendor's price table, directly or as
+// probe's model, a proxy route's exact model or an exact model of the
+// vendor's price table, directly or as
 // a dated snapshot of it), else "other". Label values stay bounded by config.
 
 #include <set>

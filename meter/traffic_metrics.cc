@@ -45,25 +45,16 @@ const std::vector<double>& TimePerOutputTokenBuckets() {
   return buckets;
 }
 
-void TrafficMetrics::Observe(Histogram& histogram, const std::vector<double>& bounds,
-                             double value) {
-  if (histogram.counts.empty()) histogram.counts.assign(bounds.size(), 0);
-  auto it = std::lower_bound(bounds.begin(), bounds.end(), value);
-  if (it != bounds.end()) ++histogram.counts[static_cast<size_t>(it - bounds.begin())];
-  ++histogram.count;
-  histogram.sum += value;
-}
-
 void TrafficMetrics::Record(const TrafficSample& s) {
   std::lock_guard lock(mutex_);
   if (vendors_known_ && vendors_.count(s.vendor) == 0) return;
   ++requests_[{s.vendor, s.model, s.endpoint, s.code, s.source}];
-  Observe(duration_[{s.vendor, s.model, s.endpoint, s.source}], DurationBuckets(),
-          s.duration_seconds);
+  duration_[{s.vendor, s.model, s.endpoint, s.source}].Observe(DurationBuckets(),
+                                                               s.duration_seconds);
   Vms key{s.vendor, s.model, s.source};
-  if (s.ttft_seconds) Observe(ttft_[key], TtftBuckets(), *s.ttft_seconds);
+  if (s.ttft_seconds) ttft_[key].Observe(TtftBuckets(), *s.ttft_seconds);
   if (s.time_per_output_token_seconds) {
-    Observe(tpot_[key], TimePerOutputTokenBuckets(), *s.time_per_output_token_seconds);
+    tpot_[key].Observe(TimePerOutputTokenBuckets(), *s.time_per_output_token_seconds);
   }
   if (s.usage_missing_reason) {
     ++usage_missing_[{s.vendor, s.model, s.source, *s.usage_missing_reason}];
@@ -159,23 +150,7 @@ std::vector<MetricFamily> TrafficMetrics::Collect() const {
   };
   auto histogram = [](const Histogram& h, const std::vector<double>& bounds,
                       std::vector<ClientMetric::Label> labels) {
-    ClientMetric m;
-    m.label = std::move(labels);
-    m.histogram.sample_count = h.count;
-    m.histogram.sample_sum = h.sum;
-    uint64_t cumulative = 0;
-    for (size_t i = 0; i < bounds.size(); ++i) {
-      cumulative += h.counts.empty() ? 0 : h.counts[i];
-      ClientMetric::Bucket bucket;
-      bucket.upper_bound = bounds[i];
-      bucket.cumulative_count = cumulative;
-      m.histogram.bucket.push_back(bucket);
-    }
-    ClientMetric::Bucket inf;
-    inf.upper_bound = std::numeric_limits<double>::infinity();
-    inf.cumulative_count = h.count;
-    m.histogram.bucket.push_back(inf);
-    return m;
+    return h.ToMetric(bounds, std::move(labels));
   };
   auto vms = [](const Vms& k) {
     return std::vector<ClientMetric::Label>{L("model", std::get<1>(k)), L("source", std::get<2>(k)),

@@ -17,6 +17,7 @@
 #include <tuple>
 #include <vector>
 
+#include "meter/families.h"
 #include "pricing/usage.h"
 
 namespace llm_exporter::meter {
@@ -66,13 +67,8 @@ class TrafficMetrics : public prometheus::Collectable {
   std::vector<prometheus::MetricFamily> Collect() const override;
 
  private:
-  struct Histogram {
-    std::vector<uint64_t> counts;  // cumulative at Collect; per bucket here
-    uint64_t count = 0;
-    double sum = 0;
-  };
+  using Histogram = HistogramCounts;
   using Vms = std::tuple<std::string, std::string, std::string>;  // vendor, model, source
-  static void Observe(Histogram& histogram, const std::vector<double>& bounds, double value);
 
   mutable std::mutex mutex_;
   std::map<std::tuple<std::string, std::string, std::string, std::string, std::string>, int64_t>

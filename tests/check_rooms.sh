@@ -4,7 +4,7 @@
 #   tests/check_rooms.sh [SOURCE_DIR]
 set -euo pipefail
 cd "${1:-$(dirname "$0")/..}"
-rooms=(base config pricing wire meter probes reconcile exporter)
+rooms=(base config pricing wire meter probes proxy reconcile exporter)
 status=0
 for ((i = 0; i < ${#rooms[@]}; i++)); do
   for ((j = i + 1; j < ${#rooms[@]}; j++)); do

@@ -24,6 +24,13 @@ StreamAccumulator::StreamAccumulator(config::WireApi api)
                 ? decltype(impl_)(std::in_place_type<AnthropicStreamAccumulator>)
                 : decltype(impl_)(std::in_place_type<OpenAiStreamAccumulator>)) {}
 
+StreamAccumulator::StreamAccumulator(StreamKind kind, size_t max_text_bytes)
+    : impl_(kind == StreamKind::kAnthropic
+                ? decltype(impl_)(std::in_place_type<AnthropicStreamAccumulator>, max_text_bytes)
+            : kind == StreamKind::kOpenAiResponses
+                ? decltype(impl_)(std::in_place_type<OpenAiResponsesAccumulator>)
+                : decltype(impl_)(std::in_place_type<OpenAiStreamAccumulator>, max_text_bytes)) {}
+
 bool StreamAccumulator::OnEvent(const SseEvent& event) {
   return std::visit([&](auto& a) { return a.OnEvent(event); }, impl_);
 }

@@ -31,17 +31,27 @@ struct ChatRequest {
   std::string reasoning_effort;  // OpenAI-style only; empty omits it
 };
 
-// Either dialect's stream accumulator behind one interface.
+// What a stream's events look like.
+enum class StreamKind {
+  kOpenAiChat,       // chat.completion.chunk (and the legacy completions stream)
+  kOpenAiResponses,  // the Responses API's typed events
+  kAnthropic,        // Messages API events
+};
+
+// Any stream accumulator behind one interface.
 class StreamAccumulator {
  public:
   explicit StreamAccumulator(config::WireApi api);
+  // `max_text_bytes` caps the text kept (0 keeps none, as the proxy wants).
+  StreamAccumulator(StreamKind kind, size_t max_text_bytes);
   // True exactly once: for the event carrying the first token.
   bool OnEvent(const SseEvent& event);
   const StreamSummary& summary() const;
   std::optional<WireError> FinalError() const;
 
  private:
-  std::variant<OpenAiStreamAccumulator, AnthropicStreamAccumulator> impl_;
+  std::variant<OpenAiStreamAccumulator, AnthropicStreamAccumulator, OpenAiResponsesAccumulator>
+      impl_;
 };
 
 struct Dialect {

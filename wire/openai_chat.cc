@@ -261,4 +261,56 @@ std::optional<WireError> OpenAiStreamAccumulator::FinalError() const {
   return FinalErrorOr("stream ended without data: [DONE]");
 }
 
+bool OpenAiResponsesAccumulator::OnEvent(const SseEvent& event) {
+  if (!event.has_data || summary_.terminated) return false;
+  rapidjson::Document doc;
+  if (auto parsed = internal::ParseJson(internal::TrimWhitespace(event.data), doc); !parsed) {
+    ++summary_.invalid_events;
+    Fail(internal::InvalidResponse("stream event: " + parsed.error()));
+    return false;
+  }
+  if (!doc.IsObject()) {
+    ++summary_.invalid_events;
+    Fail(internal::InvalidResponse("stream event is not an object"));
+    return false;
+  }
+  const std::string_view type = internal::StringOrEmpty(doc, "type");
+  if (type == "error" || event.name == "error") {
+    WireError error = internal::ErrorFromJson(doc).value_or(
+        internal::InvalidResponse(std::string(internal::StringOrEmpty(doc, "message"))));
+    Fail(internal::InBodyFailure(std::move(error)));
+    return false;
+  }
+  if (type == "response.completed" || type == "response.incomplete" || type == "response.failed") {
+    summary_.terminated = true;
+    const rapidjson::Value* response = ObjectMember(doc, "response");
+    const rapidjson::Value* usage = response != nullptr ? Member(*response, "usage") : nullptr;
+    if (usage != nullptr && !usage->IsNull()) {
+      if (auto parsed_usage = UsageFromJson(*usage)) {
+        summary_.usage = *parsed_usage;
+        summary_.usage_seen = true;
+        summary_.usage_complete = true;
+      } else {
+        ++summary_.invalid_events;
+        Fail(internal::InvalidResponse(parsed_usage.error()));
+      }
+    }
+    return false;
+  }
+  if (!type.ends_with(".delta")) return false;
+  if (internal::StringOrEmpty(doc, "delta").empty()) return false;
+  if (type.find("reasoning") != std::string_view::npos) {
+    ++summary_.reasoning_deltas;
+  } else if (type.find("arguments") != std::string_view::npos) {
+    ++summary_.tool_deltas;
+  } else {
+    ++summary_.content_deltas;
+  }
+  return MarkFirstToken(true);
+}
+
+std::optional<WireError> OpenAiResponsesAccumulator::FinalError() const {
+  return FinalErrorOr("stream ended without response.completed");
+}
+
 }  // namespace llm_exporter::wire

@@ -72,4 +72,17 @@ class OpenAiStreamAccumulator : public StreamAccumulatorBase {
  private:
 };
 
+// Feeds on the SSE events of a Responses API stream (POST /v1/responses with
+// "stream": true): the first token is the first non-empty *.delta event of
+// output text, reasoning or function-call arguments; usage comes from the
+// response object of response.completed (also response.incomplete and
+// response.failed, which end the stream too). An "error" event is the
+// stream's error. Events after the end are ignored.
+class OpenAiResponsesAccumulator : public StreamAccumulatorBase {
+ public:
+  OpenAiResponsesAccumulator() : StreamAccumulatorBase(0) {}
+  bool OnEvent(const SseEvent& event);
+  std::optional<WireError> FinalError() const;
+};
+
 }  // namespace llm_exporter::wire

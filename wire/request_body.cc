@@ -4,6 +4,7 @@
 #include <rapidjson/memorystream.h>
 #include <rapidjson/reader.h>
 
+#include <algorithm>
 #include <cstddef>
 
 #include "wire/json_util.h"
@@ -154,6 +155,13 @@ std::optional<RequestInfo> InspectRequestBody(std::string_view body) {
   if (const rapidjson::Value* options = ObjectMember(doc, kStreamOptions)) {
     const rapidjson::Value* usage = Member(*options, kIncludeUsage);
     info.include_usage = usage != nullptr && usage->IsBool() && usage->GetBool();
+  }
+  for (const char* name : {"max_tokens", "max_completion_tokens", "max_output_tokens"}) {
+    const rapidjson::Value* cap = Member(doc, name);
+    if (cap != nullptr && cap->IsInt64() && cap->GetInt64() > 0) {
+      info.max_tokens = std::min<int64_t>(cap->GetInt64(), internal::kMaxTokenCount);
+      break;
+    }
   }
   return info;
 }

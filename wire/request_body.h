@@ -17,6 +17,9 @@ struct RequestInfo {
   std::string model;           // raw client string (never a metric label); empty if absent
   bool stream = false;         // "stream": true
   bool include_usage = false;  // "stream_options": {"include_usage": true}
+  // The reply's token cap: max_tokens, max_completion_tokens or
+  // max_output_tokens (Responses API); 0 when none is given.
+  int64_t max_tokens = 0;
 };
 
 // One parse for all three facts; nullopt if `body` is not a JSON object.

@@ -1,0 +1,446 @@
+#include "proxy/connection.h"
+
+#include <sys/socket.h>
+
+#include <boost/asio/write.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/status.hpp>
+#include <cctype>
+#include <cerrno>
+
+#include "proxy/local_reply.h"
+#include "wire/dialect.h"
+#include "wire/request_body.h"
+
+namespace llm_exporter::proxy {
+namespace {
+
+namespace http = boost::beast::http;
+
+constexpr std::chrono::seconds kIdleTimeout{75};     // between requests (nginx's keepalive_timeout)
+constexpr std::chrono::seconds kRequestTimeout{60};  // to send a request's head and body
+constexpr uint32_t kMaxHeadBytes = 64 * 1024;
+constexpr size_t kBacklogBytes = 256 * 1024;
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string Lower(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string_view View(boost::beast::string_view text) { return {text.data(), text.size()}; }
+
+// Request headers that stay on this hop, or that libcurl writes itself.
+bool DroppedRequestHeader(std::string_view lower, std::string_view connection_tokens) {
+  static constexpr std::string_view kDropped[] = {
+      "connection", "keep-alive",     "proxy-connection", "transfer-encoding",
+      "te",         "trailer",        "upgrade",          "proxy-authorization",
+      "host",       "content-length", "expect",           "accept-encoding"};
+  for (std::string_view name : kDropped) {
+    if (lower == name) return true;
+  }
+  // Headers the client's Connection header names are hop-by-hop too.
+  size_t start = 0;
+  while (start < connection_tokens.size()) {
+    size_t end = connection_tokens.find(',', start);
+    if (end == std::string_view::npos) end = connection_tokens.size();
+    std::string_view token = connection_tokens.substr(start, end - start);
+    while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
+    while (!token.empty() && token.back() == ' ') token.remove_suffix(1);
+    if (EqualsIgnoreCase(token, lower)) return true;
+    start = end + 1;
+  }
+  return false;
+}
+
+// The key a client presented: "Authorization: Bearer KEY" or "x-api-key: KEY".
+std::string PresentedKey(const http::request<http::string_body>& request) {
+  const std::string_view authorization = View(request[http::field::authorization]);
+  if (authorization.size() > 7 && EqualsIgnoreCase(authorization.substr(0, 7), "bearer ")) {
+    std::string_view key = authorization.substr(7);
+    while (!key.empty() && key.front() == ' ') key.remove_prefix(1);
+    return std::string(key);
+  }
+  return std::string(View(request["x-api-key"]));
+}
+
+}  // namespace
+
+Connection::Connection(LoopContext& loop, boost::asio::ip::tcp::socket socket,
+                       RoutingSource routing, std::set<Connection*>& live)
+    : loop_(loop),
+      socket_(std::move(socket)),
+      routing_(std::move(routing)),
+      live_(live),
+      idle_(loop.io) {
+  live_.insert(this);
+}
+
+Connection::~Connection() {
+  forward_.reset();
+  live_.erase(this);
+}
+
+void Connection::Start() {
+  boost::system::error_code ignored;
+  socket_.set_option(boost::asio::ip::tcp::no_delay(true), ignored);
+  ReadHead();
+}
+
+void Connection::Shutdown() {
+  forward_.reset();
+  Close();
+}
+
+void Connection::ArmIdle(std::chrono::seconds after) {
+  idle_.expires_after(after);
+  idle_.async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
+    auto self = weak.lock();
+    if (!ec && self && (!self->forward_ || !self->forward_->running())) self->Close();
+  });
+}
+
+void Connection::ReadHead() {
+  if (closed_) return;
+  forward_.reset();
+  reply_done_ = false;
+  chunked_ = false;
+  cut_ = false;
+  dialect_ = config::WireApi::kOpenAi;
+  endpoint_label_ = "other";
+  parser_.emplace();
+  parser_->header_limit(kMaxHeadBytes);
+  ArmIdle(buffer_.size() > 0 ? kRequestTimeout : kIdleTimeout);
+  http::async_read_header(socket_, buffer_, *parser_,
+                          [self = shared_from_this()](const boost::system::error_code& ec, size_t) {
+                            self->OnHead(ec);
+                          });
+}
+
+void Connection::OnHead(const boost::system::error_code& ec) {
+  if (closed_) return;
+  if (ec) {
+    if (ec == http::error::end_of_stream || ec == boost::asio::error::eof ||
+        ec == boost::asio::error::operation_aborted || ec == boost::asio::error::connection_reset) {
+      Close();
+    } else {
+      Reject(ec == http::error::header_limit ? 431 : 400, "malformed HTTP request: " + ec.message(),
+             true);
+    }
+    return;
+  }
+  received_at_ = Clock::now();
+  const auto& request = parser_->get();
+  const std::string_view target = View(request.target());
+  const std::string_view path = target.substr(0, target.find('?'));
+  dialect_ = DialectOfPath(path);
+  if (const EndpointInfo* endpoint = FindEndpoint(path))
+    endpoint_label_ = std::string(endpoint->label);
+  const int64_t limit = routing_()->config().proxy.max_body_bytes;
+  parser_->body_limit(static_cast<uint64_t>(limit));
+  if (auto length = parser_->content_length(); length && *length > static_cast<uint64_t>(limit)) {
+    Reject(413,
+           "request body is larger than the proxy's max_body_bytes (" + std::to_string(limit) + ")",
+           true);
+    return;
+  }
+  ArmIdle(kRequestTimeout);
+  if (EqualsIgnoreCase(View(request[http::field::expect]), "100-continue")) {
+    writing_ = "HTTP/1.1 100 Continue\r\n\r\n";
+    write_pending_ = true;
+    boost::asio::async_write(
+        socket_, boost::asio::buffer(writing_),
+        [self = shared_from_this()](const boost::system::error_code& error, size_t) {
+          self->write_pending_ = false;
+          self->writing_.clear();
+          if (error) return self->Close();
+          self->ReadBody();
+        });
+    return;
+  }
+  ReadBody();
+}
+
+void Connection::ReadBody() {
+  http::async_read(socket_, buffer_, *parser_,
+                   [self = shared_from_this()](const boost::system::error_code& ec, size_t) {
+                     self->OnBody(ec);
+                   });
+}
+
+void Connection::OnBody(const boost::system::error_code& ec) {
+  if (closed_) return;
+  if (ec == http::error::body_limit) {
+    const int64_t limit = routing_()->config().proxy.max_body_bytes;
+    return Reject(
+        413,
+        "request body is larger than the proxy's max_body_bytes (" + std::to_string(limit) + ")",
+        true);
+  }
+  if (ec) {
+    if (ec == boost::asio::error::operation_aborted) return Close();
+    return Reject(400, "malformed HTTP request body: " + ec.message(), true);
+  }
+  idle_.cancel();
+  Dispatch();
+}
+
+void Connection::Dispatch() {
+  auto& request = parser_->get();
+  close_after_ = !request.keep_alive();
+  const std::string target(View(request.target()));
+  const std::string_view path = std::string_view(target).substr(0, target.find('?'));
+  const EndpointInfo* endpoint = FindEndpoint(path);
+  if (endpoint == nullptr) {
+    return Reject(404,
+                  "Invalid URL (" + std::string(View(request.method_string())) + " " +
+                      std::string(path) +
+                      "): the proxy serves /v1/chat/completions, "
+                      "/v1/completions, /v1/embeddings, /v1/responses, /v1/messages and "
+                      "/v1/models",
+                  false);
+  }
+  if (View(request.method_string()) != endpoint->method) {
+    return Reject(405, "use " + std::string(endpoint->method) + " for " + std::string(path), false);
+  }
+  std::shared_ptr<const Routing> routing = routing_();
+  if (endpoint->endpoint == Endpoint::kModels) {
+    const bool anthropic = !request["anthropic-version"].empty();
+    out_ += JsonResponse(200, routing->ModelsBody(anthropic), close_after_);
+    reply_done_ = true;
+    return Flush();
+  }
+  std::string body = std::move(request.body());
+  const std::optional<wire::RequestInfo> info = wire::InspectRequestBody(body);
+  if (!info) return Reject(400, "the request body must be a JSON object", false);
+  if (info->model.empty()) {
+    return Reject(400, "you must provide a model parameter (a string)", false);
+  }
+  const config::ProxyRoute* route = routing->Match(info->model);
+  if (route == nullptr) {
+    return Reject(404, "the model '" + info->model + "' is not routed by this proxy", false);
+  }
+  const config::VendorConfig& vendor = routing->VendorOf(*route);
+
+  ForwardRequest forward;
+  if (route->inject_key) {
+    auto client = routing->ClientFor(PresentedKey(request));
+    if (!client) return Reject(401, "invalid or missing client key for this proxy", false);
+    forward.client = *client;
+  }
+  std::string connection_tokens(View(request[http::field::connection]));
+  bool has_accept = false;
+  bool has_content_type = false;
+  bool has_anthropic_version = false;
+  for (const auto& field : request) {
+    const std::string lower = Lower(View(field.name_string()));
+    if (DroppedRequestHeader(lower, connection_tokens)) continue;
+    if (route->inject_key && (lower == "authorization" || lower == "x-api-key")) continue;
+    has_accept = has_accept || lower == "accept";
+    has_content_type = has_content_type || lower == "content-type";
+    has_anthropic_version = has_anthropic_version || lower == "anthropic-version";
+    const std::string_view value = View(field.value());
+    // "Name;" is how libcurl sends a header with an empty value.
+    forward.headers.push_back(std::string(View(field.name_string())) +
+                              (value.empty() ? ";" : ": " + std::string(value)));
+  }
+  // Keep libcurl from adding what the client did not send.
+  if (!has_accept) forward.headers.emplace_back("Accept:");
+  if (!has_content_type) forward.headers.emplace_back("Content-Type:");
+  if (route->inject_key) {
+    for (std::string& line : wire::DialectFor(endpoint->dialect).Headers(vendor.api_key.Reveal())) {
+      if (line.starts_with("anthropic-version") && has_anthropic_version) continue;
+      forward.headers.push_back(std::move(line));
+    }
+  }
+  if (endpoint->takes_stream_options && info->stream && !info->include_usage) {
+    if (auto with_usage = wire::AddIncludeUsage(body)) {
+      body = std::move(*with_usage);
+      forward.strip_usage_chunk = true;
+    }
+  }
+  forward.routing = routing;
+  forward.endpoint = endpoint;
+  forward.vendor = &vendor;
+  forward.model = info->model;
+  forward.model_label = routing->ModelLabel(vendor.name, info->model);
+  forward.target = target;
+  forward.method = std::string(endpoint->method);
+  forward.body = std::move(body);
+  forward.max_tokens = info->max_tokens;
+  forward.received_at = received_at_;
+  forward.started_at = std::chrono::system_clock::now();
+  forward_ = std::make_unique<Forward>(loop_, std::move(forward), *this);
+  if (!forward_->Start()) {
+    forward_.reset();
+    return Reject(502, "the proxy could not start a request to the vendor", false);
+  }
+  WatchClient();
+}
+
+void Connection::Reject(int status, std::string message, bool close) {
+  if (status != 499) loop_.metrics.CountRejected(endpoint_label_, status);
+  close_after_ = close_after_ || close;
+  out_ += JsonResponse(status, ErrorBody(dialect_, status, message), close_after_);
+  reply_done_ = true;
+  Flush();
+}
+
+void Connection::WatchClient() {
+  if (watching_ || closed_) return;
+  watching_ = true;
+  socket_.async_wait(
+      boost::asio::ip::tcp::socket::wait_read,
+      [self = shared_from_this()](const boost::system::error_code& ec) {
+        self->watching_ = false;
+        if (self->closed_ || !self->forward_ || !self->forward_->running()) return;
+        char byte = 0;
+        const ssize_t n =
+            ec ? -1 : ::recv(self->socket_.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+        if (n > 0) return;  // the next request, pipelined: read it later
+        if (n < 0 && !ec && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+          return self->WatchClient();
+        }
+        // The client hung up: stop the vendor now.
+        self->forward_->ClientGone();
+        self->Close();
+      });
+}
+
+void Connection::SendHead(long status, const HeaderList& headers,
+                          std::optional<uint64_t> content_length) {
+  const auto reason =
+      http::obsolete_reason(static_cast<http::status>(static_cast<unsigned>(status)));
+  std::string head = "HTTP/1.1 " + std::to_string(status) + " " +
+                     std::string(reason.data(), reason.size()) + "\r\n";
+  for (const auto& [name, value] : headers) head += name + ": " + value + "\r\n";
+  const bool http11 = parser_->get().version() >= 11;
+  if (content_length) {
+    head += "Content-Length: " + std::to_string(*content_length) + "\r\n";
+  } else if (http11) {
+    chunked_ = true;
+    head += "Transfer-Encoding: chunked\r\n";
+  } else {
+    close_after_ = true;  // the end of the body is the end of the connection
+  }
+  if (close_after_) head += "Connection: close\r\n";
+  head += "\r\n";
+  out_ += head;
+  Flush();
+}
+
+void Connection::SendBody(std::string_view bytes) {
+  if (bytes.empty()) return;
+  if (chunked_) {
+    char size[20];
+    const int n = std::snprintf(size, sizeof(size), "%zx\r\n", bytes.size());
+    out_.append(size, static_cast<size_t>(n));
+    out_.append(bytes);
+    out_.append("\r\n");
+  } else {
+    out_.append(bytes);
+  }
+  Flush();
+}
+
+bool Connection::Backlogged() const { return out_.size() + writing_.size() > kBacklogBytes; }
+
+void Connection::EndReply(bool complete) {
+  if (!complete) {
+    cut_ = true;
+  } else if (chunked_) {
+    out_ += "0\r\n\r\n";
+  }
+  reply_done_ = true;
+  Flush();
+}
+
+void Connection::SendError(int status, std::string message) {
+  out_ += JsonResponse(status, ErrorBody(dialect_, status, message), close_after_);
+  reply_done_ = true;
+  Flush();
+}
+
+void Connection::Flush() {
+  if (write_pending_ || closed_) return;
+  if (out_.empty()) {
+    // The reply is written: end the connection or read the next request,
+    // from the event loop (this may run inside the forward's callbacks).
+    if (reply_done_ && !finishing_) {
+      finishing_ = true;
+      boost::asio::post(loop_.io, [self = shared_from_this()] { self->AfterReply(); });
+    }
+    return;
+  }
+  writing_.swap(out_);
+  out_.clear();
+  write_pending_ = true;
+  boost::asio::async_write(socket_, boost::asio::buffer(writing_),
+                           [self = shared_from_this()](const boost::system::error_code& ec,
+                                                       size_t) { self->OnWritten(ec); });
+}
+
+void Connection::AfterReply() {
+  finishing_ = false;
+  if (closed_) return;
+  boost::system::error_code ignored;
+  if (cut_) {
+    socket_.set_option(boost::asio::socket_base::linger(true, 0), ignored);
+    return Close();
+  }
+  if (close_after_) return LingeringClose();
+  ReadHead();
+}
+
+// Closing with unread request bytes would reset the connection and could
+// destroy the reply before the client read it (a 413 for a body not read):
+// stop sending, read and drop what still comes for a moment, then close.
+void Connection::LingeringClose() {
+  boost::system::error_code ignored;
+  socket_.shutdown(boost::asio::ip::tcp::socket::shutdown_send, ignored);
+  ArmIdle(std::chrono::seconds(2));
+  Drain();
+}
+
+void Connection::Drain() {
+  socket_.async_read_some(boost::asio::buffer(drain_),
+                          [self = shared_from_this()](const boost::system::error_code& ec, size_t) {
+                            if (self->closed_) return;
+                            if (ec) return self->Close();
+                            self->Drain();
+                          });
+}
+
+void Connection::OnWritten(const boost::system::error_code& ec) {
+  write_pending_ = false;
+  writing_.clear();
+  if (closed_) return;
+  if (ec) {
+    // The client is gone.
+    if (forward_) forward_->ClientGone();
+    return Close();
+  }
+  if (out_.empty() && forward_) forward_->Resume();
+  Flush();
+}
+
+void Connection::Close() {
+  if (closed_) return;
+  closed_ = true;
+  idle_.cancel();
+  boost::system::error_code ignored;
+  socket_.close(ignored);
+}
+
+}  // namespace llm_exporter::proxy

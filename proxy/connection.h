@@ -1,0 +1,89 @@
+#pragma once
+
+// One client connection to the proxy: reads HTTP/1.1 requests (bounded head
+// and body, 100-continue, pipelining, keep-alive), answers what the proxy
+// answers itself (errors in the dialect's shape, the model list), and hands
+// the rest to a Forward, relaying its reply with the framing this hop needs.
+// While a request is forwarded it watches the socket, so that a client
+// hanging up stops the vendor's transfer at once.
+
+#include <array>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+
+#include "proxy/forward.h"
+
+namespace llm_exporter::proxy {
+
+class Connection : public std::enable_shared_from_this<Connection>, public ClientSide {
+ public:
+  using RoutingSource = std::function<std::shared_ptr<const Routing>()>;
+  Connection(LoopContext& loop, boost::asio::ip::tcp::socket socket, RoutingSource routing,
+             std::set<Connection*>& live);
+  ~Connection();
+
+  void Start();
+  // Ends the connection now (shutdown): a forward still running is stopped
+  // and booked as the client's abort.
+  void Shutdown();
+
+  // ClientSide
+  void SendHead(long status, const HeaderList& headers,
+                std::optional<uint64_t> content_length) override;
+  void SendBody(std::string_view bytes) override;
+  bool Backlogged() const override;
+  void EndReply(bool complete) override;
+  void SendError(int status, std::string message) override;
+
+ private:
+  using Parser = boost::beast::http::request_parser<boost::beast::http::string_body>;
+
+  void ReadHead();
+  void OnHead(const boost::system::error_code& ec);
+  void ReadBody();
+  void OnBody(const boost::system::error_code& ec);
+  void Dispatch();
+  void Reject(int status, std::string message, bool close);
+  void WatchClient();
+  void Flush();
+  void AfterReply();
+  void LingeringClose();
+  void Drain();
+  void OnWritten(const boost::system::error_code& ec);
+  void ArmIdle(std::chrono::seconds after);
+  void Close();
+
+  LoopContext& loop_;
+  boost::asio::ip::tcp::socket socket_;
+  RoutingSource routing_;
+  std::set<Connection*>& live_;
+  boost::beast::flat_buffer buffer_;
+  std::optional<Parser> parser_;
+  boost::asio::steady_timer idle_;
+  std::unique_ptr<Forward> forward_;
+
+  std::string out_;      // waiting to be written
+  std::string writing_;  // being written
+  bool write_pending_ = false;
+  bool watching_ = false;
+  bool chunked_ = false;
+  bool close_after_ = false;  // this reply is the connection's last
+  bool reply_done_ = false;   // everything of the reply is in out_
+  bool cut_ = false;          // end abruptly once out_ is written
+  bool closed_ = false;
+  bool finishing_ = false;  // AfterReply is posted
+  config::WireApi dialect_ = config::WireApi::kOpenAi;
+  std::string endpoint_label_ = "other";
+  Clock::time_point received_at_;
+  std::array<char, 4096> drain_{};
+};
+
+}  // namespace llm_exporter::proxy

@@ -1,0 +1,109 @@
+#include "proxy/curl_loop.h"
+
+#include <chrono>
+
+namespace llm_exporter::proxy {
+
+CurlLoop::CurlLoop(boost::asio::io_context& io) : io_(io), multi_(curl_multi_init()), timer_(io) {
+  curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &CurlLoop::OnSocket);
+  curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);
+  curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, &CurlLoop::OnTimer);
+  curl_multi_setopt(multi_, CURLMOPT_TIMERDATA, this);
+  // Keep enough idle upstream connections for a burst of clients.
+  curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, 256L);
+}
+
+CurlLoop::~CurlLoop() {
+  timer_.cancel();
+  curl_multi_cleanup(multi_);
+  for (auto& [fd, socket] : sockets_) {
+    socket->gone = true;
+    socket->descriptor.release();
+  }
+}
+
+bool CurlLoop::Add(CURL* easy, Transfer* owner) {
+  curl_easy_setopt(easy, CURLOPT_PRIVATE, static_cast<void*>(owner));
+  return curl_multi_add_handle(multi_, easy) == CURLM_OK;
+}
+
+void CurlLoop::Remove(CURL* easy) { curl_multi_remove_handle(multi_, easy); }
+
+int CurlLoop::OnSocket(CURL* /*easy*/, curl_socket_t fd, int what, void* self_ptr,
+                       void* /*socket*/) {
+  auto& self = *static_cast<CurlLoop*>(self_ptr);
+  auto found = self.sockets_.find(fd);
+  if (what == CURL_POLL_REMOVE) {
+    if (found != self.sockets_.end()) {
+      found->second->gone = true;
+      // Not ours to close: libcurl closes the socket.
+      found->second->descriptor.release();
+      self.sockets_.erase(found);
+    }
+    return 0;
+  }
+  if (found == self.sockets_.end()) {
+    found = self.sockets_.emplace(fd, std::make_shared<Socket>(self.io_, fd)).first;
+  }
+  found->second->what = what;
+  self.Arm(found->second, fd);
+  return 0;
+}
+
+void CurlLoop::Arm(const std::shared_ptr<Socket>& socket, curl_socket_t fd) {
+  using boost::asio::posix::stream_descriptor;
+  if ((socket->what & CURL_POLL_IN) && !socket->reading) {
+    socket->reading = true;
+    socket->descriptor.async_wait(stream_descriptor::wait_read,
+                                  [this, socket, fd](const boost::system::error_code& ec) {
+                                    socket->reading = false;
+                                    if (socket->gone) return;
+                                    Action(fd, ec ? CURL_CSELECT_ERR : CURL_CSELECT_IN);
+                                    if (!socket->gone) Arm(socket, fd);
+                                  });
+  }
+  if ((socket->what & CURL_POLL_OUT) && !socket->writing) {
+    socket->writing = true;
+    socket->descriptor.async_wait(stream_descriptor::wait_write,
+                                  [this, socket, fd](const boost::system::error_code& ec) {
+                                    socket->writing = false;
+                                    if (socket->gone) return;
+                                    Action(fd, ec ? CURL_CSELECT_ERR : CURL_CSELECT_OUT);
+                                    if (!socket->gone) Arm(socket, fd);
+                                  });
+  }
+}
+
+int CurlLoop::OnTimer(CURLM* /*multi*/, long timeout_ms, void* self_ptr) {
+  auto& self = *static_cast<CurlLoop*>(self_ptr);
+  if (timeout_ms < 0) {
+    self.timer_.cancel();
+    return 0;
+  }
+  self.timer_.expires_after(std::chrono::milliseconds(timeout_ms));
+  self.timer_.async_wait([&self](const boost::system::error_code& ec) {
+    if (!ec) self.Action(CURL_SOCKET_TIMEOUT, 0);
+  });
+  return 0;
+}
+
+void CurlLoop::Action(curl_socket_t fd, int events) {
+  int running = 0;
+  curl_multi_socket_action(multi_, fd, events, &running);
+  CheckDone();
+}
+
+void CurlLoop::CheckDone() {
+  int left = 0;
+  while (CURLMsg* message = curl_multi_info_read(multi_, &left)) {
+    if (message->msg != CURLMSG_DONE) continue;
+    CURL* easy = message->easy_handle;
+    const CURLcode code = message->data.result;
+    void* owner = nullptr;
+    curl_easy_getinfo(easy, CURLINFO_PRIVATE, &owner);
+    curl_multi_remove_handle(multi_, easy);
+    if (owner != nullptr) static_cast<Transfer*>(owner)->OnDone(code);
+  }
+}
+
+}  // namespace llm_exporter::proxy

@@ -1,0 +1,66 @@
+#pragma once
+
+// A libcurl multi handle driven by an Asio io_context (libcurl's
+// "multi_socket" API; curl's asiohiper example is the model): the sockets
+// libcurl opens are watched by the same event loop that serves the proxy's
+// clients, so one thread moves many streams both ways. Upstream connections
+// and TLS sessions are kept and reused by the multi handle.
+//
+// Everything runs on the io_context's one thread. Add() and Remove() must not
+// be called from inside a libcurl callback (a transfer's header or write
+// function): post them instead.
+
+#include <curl/curl.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <memory>
+#include <unordered_map>
+
+namespace llm_exporter::proxy {
+
+class CurlLoop {
+ public:
+  // A transfer's owner: told once when its transfer ended by itself.
+  class Transfer {
+   public:
+    virtual void OnDone(CURLcode code) = 0;
+
+   protected:
+    ~Transfer() = default;
+  };
+
+  explicit CurlLoop(boost::asio::io_context& io);
+  ~CurlLoop();
+  CurlLoop(const CurlLoop&) = delete;
+  CurlLoop& operator=(const CurlLoop&) = delete;
+
+  // Starts `easy`; `owner` hears of its end unless Remove() comes first.
+  bool Add(CURL* easy, Transfer* owner);
+  // Stops `easy` at once (its connection is closed if a reply was under way).
+  void Remove(CURL* easy);
+
+ private:
+  struct Socket {
+    explicit Socket(boost::asio::io_context& io, int fd) : descriptor(io, fd) {}
+    boost::asio::posix::stream_descriptor descriptor;
+    int what = 0;
+    bool reading = false;
+    bool writing = false;
+    bool gone = false;
+  };
+
+  static int OnSocket(CURL* easy, curl_socket_t fd, int what, void* self, void* socket);
+  static int OnTimer(CURLM* multi, long timeout_ms, void* self);
+  void Arm(const std::shared_ptr<Socket>& socket, curl_socket_t fd);
+  void Action(curl_socket_t fd, int events);
+  void CheckDone();
+
+  boost::asio::io_context& io_;
+  CURLM* multi_;
+  boost::asio::steady_timer timer_;
+  std::unordered_map<curl_socket_t, std::shared_ptr<Socket>> sockets_;
+};
+
+}  // namespace llm_exporter::proxy

@@ -1,0 +1,142 @@
+#include "proxy/reply_tap.h"
+
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include "wire/anthropic_messages.h"
+#include "wire/openai_chat.h"
+
+namespace llm_exporter::proxy {
+namespace {
+
+bool IsEventStream(std::string_view content_type) {
+  const size_t semicolon = content_type.find(';');
+  std::string_view type = content_type.substr(0, semicolon);
+  while (!type.empty() && type.back() == ' ') type.remove_suffix(1);
+  if (type.size() != 17) return false;
+  for (size_t i = 0; i < type.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(type[i])) != "text/event-stream"[i]) return false;
+  }
+  return true;
+}
+
+// The usage object after the last "usage" key in `text` (the tail of a body
+// too long to keep whole), as its own small JSON text.
+std::optional<std::string> LastUsageObject(std::string_view text) {
+  const size_t key = text.rfind("\"usage\"");
+  if (key == std::string_view::npos) return std::nullopt;
+  const size_t open = text.find('{', key);
+  if (open == std::string_view::npos) return std::nullopt;
+  std::string rest(text.substr(open));
+  rapidjson::Document doc;
+  doc.Parse<rapidjson::kParseStopWhenDoneFlag>(rest.c_str());
+  if (doc.HasParseError() || !doc.IsObject()) return std::nullopt;
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+  doc.Accept(writer);
+  return std::string(buffer.GetString(), buffer.GetSize());
+}
+
+}  // namespace
+
+ReplyTap::ReplyTap(const EndpointInfo& endpoint, bool strip_usage_chunk)
+    : endpoint_(endpoint), strip_requested_(strip_usage_chunk) {}
+
+void ReplyTap::Start(long status, std::string_view content_type) {
+  success_ = status >= 200 && status < 300;
+  stream_ = success_ && IsEventStream(content_type);
+  if (!stream_) return;
+  strip_ = strip_requested_;
+  parser_.emplace(wire::SseParser::Options{wire::SseParser::kDefaultMaxBlockBytes, strip_});
+  accumulator_.emplace(endpoint_.stream_kind, 0);
+}
+
+bool ReplyTap::Feed(std::string_view data, std::string& out) {
+  if (!stream_) {
+    out.append(data);
+    body_size_ += data.size();
+    if (body_.size() < kWholeBodyBytes) {
+      const size_t take = std::min(data.size(), kWholeBodyBytes - body_.size());
+      body_.append(data.substr(0, take));
+      data.remove_prefix(take);
+    }
+    if (!data.empty()) {
+      tail_.append(data);
+      if (tail_.size() > 2 * kTailBytes) tail_.erase(0, tail_.size() - kTailBytes);
+    }
+    return false;
+  }
+  if (!strip_) out.append(data);
+  if (parser_->failed()) {
+    if (strip_) out.append(data);
+    return false;
+  }
+  if (strip_) held_.append(data);
+  events_.clear();
+  const bool ok = parser_->Feed(data, events_).has_value();
+  bool first_token = false;
+  for (const wire::SseEvent& event : events_) {
+    first_token = accumulator_->OnEvent(event) || first_token;
+    if (!strip_) continue;
+    // Blocks come in order: each is the front of what is held.
+    const bool drop = event.has_data && event.raw.find("\"usage\"") != std::string::npos &&
+                      wire::IsUsageOnlyChunk(event.data);
+    if (!drop) out.append(held_, 0, event.raw.size());
+    held_.erase(0, event.raw.size());
+  }
+  if (!ok && strip_) {
+    // Beyond the parser's bound: relay the rest untouched.
+    out.append(held_);
+    held_.clear();
+  }
+  return first_token;
+}
+
+void ReplyTap::End(std::string& out) {
+  out.append(held_);
+  held_.clear();
+}
+
+std::optional<pricing::Usage> ReplyTap::UsageOfBody() const {
+  std::string whole;
+  std::string_view body = body_;
+  if (body_size_ > body_.size()) {
+    auto usage = LastUsageObject(tail_);
+    if (!usage) return std::nullopt;
+    whole = R"({"content":[],"usage":)" + *usage + "}";
+    body = whole;
+  }
+  if (endpoint_.dialect == config::WireApi::kAnthropic) {
+    auto reply = wire::ParseAnthropicReply(body);
+    if (!reply || !reply->usage_present) return std::nullopt;
+    return reply->usage;
+  }
+  auto usage = wire::ExtractOpenAiUsage(body);
+  if (!usage) return std::nullopt;
+  return *usage;
+}
+
+ReplyTap::Result ReplyTap::Finish() const {
+  Result result;
+  result.stream = stream_;
+  if (!success_) return result;
+  if (stream_) {
+    const wire::StreamSummary& summary = accumulator_->summary();
+    result.deltas = summary.content_deltas + summary.reasoning_deltas + summary.tool_deltas;
+    // Anthropic's message_start carries input before the final count: only a
+    // complete usage is the reply's usage.
+    if (summary.usage_complete) {
+      result.usage_present = true;
+      result.usage = summary.usage;
+    }
+    return result;
+  }
+  if (auto usage = UsageOfBody()) {
+    result.usage_present = true;
+    result.usage = *usage;
+  }
+  return result;
+}
+
+}  // namespace llm_exporter::proxy
