@@ -130,6 +130,9 @@ size_t Forward::OnHeaderLine(char* data, size_t size, size_t count, void* self_p
 void Forward::HeadComplete() {
   head_sent_ = true;
   last_data_ = Clock::now();
+  // From now on the gap between reads is what counts (it only moves later).
+  const config::ProxyConfig& proxy = request_.routing->config().proxy;
+  ArmTimer(std::min(upstream_started_ + proxy.total_timeout, last_data_ + proxy.idle_timeout));
   tap_.Start(status_, content_type_);
   client_.SendHead(status_, headers_, tap_.changes_body() ? std::nullopt : content_length_);
 }

@@ -55,7 +55,7 @@ std::string_view UsageText() {
          "                   [--fault NAME[:COUNT]] [--admin-key KEY] [--prices FILE]\n"
          "                   [--price-table NAME] [--price-skew MODEL=FACTOR]...\n"
          "                   [--quota-usd USD] [--cny-balance CNY] [--billing-page-size N]\n"
-         "                   [--report-delay-ms N]\n"
+         "                   [--report-delay-ms N] [--threads N] [--keep-alive]\n"
          "Simulates OpenAI-compatible and Anthropic chat APIs and vendor billing\n"
          "endpoints for tests.\n"
          "  --listen        address to bind; port 0 picks a free port (default 127.0.0.1:0)\n"
@@ -73,6 +73,8 @@ std::string_view UsageText() {
          "  --price-skew    multiply MODEL's cost by FACTOR (repeatable)\n"
          "  --quota-usd     credit/limit of the balance endpoints (default 25)\n"
          "  --cny-balance   add a CNY entry with this balance to /user/balance\n"
+         "  --threads       connections served at once (default 64; benchmarks want more)\n"
+         "  --keep-alive    keep connections open between requests (default: one request each)\n"
          "  --billing-page-size  day buckets per report page at most (default 2)\n"
          "  --report-delay-ms    billing shows replies served at least N ms ago (default 0)\n"
          "faults: none slow_first_byte stall reset truncated http_401 http_429 http_500\n"
@@ -94,6 +96,10 @@ std::expected<CommandLine, std::string> ParseCommandLine(std::span<const std::st
     std::string_view flag = args[i];
     if (flag == "--help" || flag == "-h") {
       command_line.help = true;
+      continue;
+    }
+    if (flag == "--keep-alive") {
+      command_line.server.keep_alive = true;
       continue;
     }
     std::optional<std::string_view> inline_value;
@@ -149,6 +155,15 @@ std::expected<CommandLine, std::string> ParseCommandLine(std::span<const std::st
                                std::string(*text) + "\"");
       }
       command_line.server.reply_tokens = *parsed;
+    } else if (flag == "--threads") {
+      auto text = value();
+      if (!text) return std::unexpected(text.error());
+      const auto parsed = ParseInt(*text, 1, 20'000);
+      if (!parsed) {
+        return std::unexpected("--threads must be an integer in 1..20000, got \"" +
+                               std::string(*text) + "\"");
+      }
+      command_line.server.threads = *parsed;
     } else if (flag == "--fault") {
       auto text = value();
       if (!text) return std::unexpected(text.error());

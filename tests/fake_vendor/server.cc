@@ -75,6 +75,10 @@ std::string_view StatusText(int status) {
 // Responses are written by hand rather than with mg_send_http_ok so that faults
 // can break framing on purpose. Keep-alive is off: civetweb closes every
 // connection after its handler returns, which is what makes `reset` a reset.
+// --keep-alive: replies stop saying "Connection: close" (one setting per
+// process; the benchmarks run one server each).
+std::atomic<bool> g_keep_alive{false};
+
 std::string HeaderBlock(int status, std::string_view content_type,
                         std::optional<size_t> content_length, const Headers& extra) {
   std::string block = "HTTP/1.1 " + std::to_string(status) + " ";
@@ -86,7 +90,7 @@ std::string HeaderBlock(int status, std::string_view content_type,
   } else {
     block.append("\r\nTransfer-Encoding: chunked\r\nCache-Control: no-cache");
   }
-  block.append("\r\nConnection: close\r\n");
+  block.append(g_keep_alive ? "\r\n" : "\r\nConnection: close\r\n");
   for (const auto& [name, value] : extra) block.append(name + ": " + value + "\r\n");
   block.append("\r\n");
   return block;
@@ -237,14 +241,16 @@ Server::~Server() { Stop(); }
 std::expected<int, std::string> Server::Start() {
   mg_callbacks callbacks{};
   callbacks.log_message = &CivetLog;
+  const std::string threads = std::to_string(options_.threads);
+  g_keep_alive = options_.keep_alive;
   const char* config[] = {"listening_ports",
                           options_.listen.c_str(),
                           "num_threads",
-                          "64",
+                          threads.c_str(),
                           "tcp_nodelay",
                           "1",
                           "enable_keep_alive",
-                          "no",
+                          options_.keep_alive ? "yes" : "no",
                           "request_timeout_ms",
                           "30000",
                           nullptr};

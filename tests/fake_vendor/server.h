@@ -52,6 +52,8 @@ struct ServerOptions {
   int64_t reply_tokens = 8;
   FaultSpec fault;
   size_t max_body_bytes = 1 << 20;
+  int64_t threads = 64;     // civetweb worker threads: connections served at once
+  bool keep_alive = false;  // one request per connection unless set
   std::function<std::chrono::system_clock::time_point()> wall_clock;  // default: system clock
 
   // Billing.

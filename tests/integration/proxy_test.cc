@@ -1,0 +1,419 @@
+// The in-path proxy end to end: the real exporter between a real HTTP client
+// and the fake vendor (or, where the test must see the wire, a mock upstream).
+// What the client gets is what the vendor sent; what the meter books is what
+// the vendor served; every fault ends in the right error or the right cut, and
+// is booked once.
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <rapidjson/document.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <boost/test/unit_test.hpp>
+#include <cmath>
+
+#include "tests/integration/harness.h"
+#include "tests/integration/mock_upstream.h"
+
+namespace llm_exporter::testing {
+namespace {
+
+std::string ProxyUrl(Exporter& exporter) {
+  auto fields = FindLog(exporter.process().Stderr(), "Proxy listening on");
+  BOOST_REQUIRE(fields);
+  return "http://" + (*fields)["address"];
+}
+
+// A config with one OpenAI-style and one Anthropic-style vendor at `base`.
+std::string ProxyConfig(const std::string& base, const std::string& proxy_extra = "",
+                        const std::string& keys_file = "") {
+  std::string config = R"(
+[[vendor]]
+name = "fo"
+api = "openai"
+base_url = ")" + base + R"(/v1"
+api_key_env = "VENDOR_KEY"
+price_table = "fake"
+
+[[vendor]]
+name = "fa"
+api = "anthropic"
+base_url = ")" + base + R"("
+api_key_env = "VENDOR_KEY"
+price_table = "fake"
+
+[pricing]
+files = [")" LLM_EXPORTER_SOURCE_DIR R"(/pricing/fake_prices.toml"]
+
+[proxy]
+)" + proxy_extra;
+  if (!keys_file.empty()) config += "client_keys_file = \"" + keys_file + "\"\n";
+  config += R"(
+  [[proxy.route]]
+  model = "fake-claude*"
+  vendor = "fa"
+)" + std::string(keys_file.empty() ? "" : "  inject_key = true\n") +
+            R"(
+  [[proxy.route]]
+  model = "fake-*"
+  vendor = "fo"
+)";
+  return config;
+}
+
+const std::map<std::string, std::string> kEnv = {{"VENDOR_KEY", "sk-vendor-key-0123456789"}};
+const std::vector<std::string> kJson = {"Content-Type: application/json"};
+const std::vector<std::string> kAnthropicHeaders = {"Content-Type: application/json",
+                                                    "anthropic-version: 2023-06-01"};
+
+std::string Chat(bool stream, bool include_usage, const std::string& prompt = "ping") {
+  std::string body =
+      R"({"model":"fake-gpt","max_tokens":8,"messages":[{"role":"user","content":")" + prompt +
+      "\"}]";
+  if (stream) body += R"(,"stream":true)";
+  if (include_usage) body += R"(,"stream_options":{"include_usage":true})";
+  return body + "}";
+}
+
+std::string Messages(bool stream, const std::string& prompt = "ping") {
+  return R"({"model":"fake-claude","max_tokens":8,"messages":[{"role":"user","content":")" +
+         prompt + "\"}]" + (stream ? R"(,"stream":true})" : "}");
+}
+
+double ProxySeries(const std::string& scrape, const std::string& name,
+                   std::map<std::string, std::string> labels) {
+  labels["source"] = "proxy";
+  return Series(scrape, name, labels).value_or(0);
+}
+
+rapidjson::Document Json(const std::string& text) {
+  rapidjson::Document doc;
+  doc.Parse(text.c_str());
+  return doc;
+}
+
+BOOST_AUTO_TEST_CASE(replies_pass_through_and_the_meter_books_what_the_vendor_served) {
+  TempDir dir;
+  FakeVendor vendor(dir, {"--prices", LLM_EXPORTER_SOURCE_DIR "/pricing/fake_prices.toml"});
+  Exporter exporter(dir, ProxyConfig(vendor.url()), kEnv, {"--proxy.listen-address=127.0.0.1:0"});
+  const std::string proxy = ProxyUrl(exporter);
+
+  HttpResult plain = HttpPost(proxy + "/v1/chat/completions", Chat(false, false), kJson);
+  BOOST_TEST(plain.status == 200);
+  BOOST_TEST(plain.headers.count("x-request-id") == 1u);
+  BOOST_TEST(Json(plain.body)["usage"]["completion_tokens"].GetInt() == 8);
+
+  // Asked for usage: the usage chunk reaches the client.
+  HttpResult with_usage = HttpPost(proxy + "/v1/chat/completions", Chat(true, true), kJson);
+  BOOST_TEST(with_usage.status == 200);
+  BOOST_TEST(with_usage.body.find(R"("choices":[],"usage":{)") != std::string::npos);
+  // Not asked: the proxy asks for it and the client never sees it.
+  HttpResult without =
+      HttpPost(proxy + "/v1/chat/completions", Chat(true, false, "[cached] a b c d"), kJson);
+  BOOST_TEST(without.status == 200);
+  BOOST_TEST(without.body.find(R"("choices":[])") == std::string::npos);
+  BOOST_TEST(without.body.find("data: [DONE]") != std::string::npos);
+  BOOST_TEST(without.headers["content-type"].starts_with("text/event-stream"));
+
+  HttpResult message =
+      HttpPost(proxy + "/v1/messages", Messages(true, "[cached] hello there"), kAnthropicHeaders);
+  BOOST_TEST(message.status == 200);
+  BOOST_TEST(message.body.find("event: message_stop") != std::string::npos);
+  BOOST_TEST(HttpPost(proxy + "/v1/messages", Messages(false), kAnthropicHeaders).status == 200);
+
+  // The vendor's books and the proxy's agree to the token and the nano-dollar.
+  const auto stats = Json(HttpGet(vendor.url() + "/control/stats").body);
+  const std::string scrape = exporter.Metrics();
+  const auto& totals = stats["totals"];
+  BOOST_TEST(totals["requests"].GetInt() == 5);
+  int64_t input = 0;
+  for (const char* model : {"fake-gpt", "fake-claude"}) {
+    for (const char* vendor_name : {"fo", "fa"}) {
+      input += static_cast<int64_t>(
+          ProxySeries(scrape, "llm_tokens_total",
+                      {{"vendor", vendor_name}, {"model", model}, {"type", "input"}}));
+    }
+  }
+  auto sum = [&](const std::string& type) {
+    return ProxySeries(scrape, "llm_tokens_total",
+                       {{"vendor", "fo"}, {"model", "fake-gpt"}, {"type", type}}) +
+           ProxySeries(scrape, "llm_tokens_total",
+                       {{"vendor", "fa"}, {"model", "fake-claude"}, {"type", type}});
+  };
+  BOOST_TEST(sum("input") + sum("cached_input") == totals["input_tokens"].GetDouble());
+  BOOST_TEST(sum("cached_input") == totals["cached_input_tokens"].GetDouble());
+  BOOST_TEST(sum("cached_input") > 0);
+  BOOST_TEST(sum("output") == totals["output_tokens"].GetDouble());
+  const double cost =
+      ProxySeries(scrape, "llm_cost_usd_total", {{"vendor", "fo"}, {"model", "fake-gpt"}}) +
+      ProxySeries(scrape, "llm_cost_usd_total", {{"vendor", "fa"}, {"model", "fake-claude"}});
+  BOOST_TEST(std::llround(cost * 1e9) == totals["cost_nano_usd"].GetInt64());
+  BOOST_TEST(ProxySeries(scrape, "llm_requests_total",
+                         {{"vendor", "fo"},
+                          {"model", "fake-gpt"},
+                          {"code", "200"},
+                          {"endpoint", "chat_completions"}}) == 3);
+  BOOST_TEST(Series(scrape, "llm_proxy_overhead_seconds_count",
+                    {{"vendor", "fa"}, {"endpoint", "messages"}})
+                 .value_or(0) == 2);
+  BOOST_TEST(ProxySeries(scrape, "llm_time_to_first_token_seconds_count",
+                         {{"vendor", "fo"}, {"model", "fake-gpt"}}) == 2);
+  BOOST_TEST(Series(scrape, "llm_requests_in_flight", {{"vendor", "fo"}}).value_or(-1) == 0);
+}
+
+BOOST_AUTO_TEST_CASE(a_rate_limited_reply_is_relayed_with_its_headers_and_costs_nothing) {
+  TempDir dir;
+  FakeVendor vendor(dir, {"--fault", "http_429:1"});
+  Exporter exporter(dir, ProxyConfig(vendor.url()), kEnv, {"--proxy.listen-address=127.0.0.1:0"});
+  const std::string proxy = ProxyUrl(exporter);
+  HttpResult limited = HttpPost(proxy + "/v1/chat/completions", Chat(false, false), kJson);
+  BOOST_TEST(limited.status == 429);
+  BOOST_TEST(limited.headers["retry-after"] == "7");
+  BOOST_TEST(Json(limited.body)["error"].IsObject());
+  BOOST_TEST(HttpPost(proxy + "/v1/chat/completions", Chat(false, false), kJson).status == 200);
+  const std::string scrape = exporter.Metrics();
+  BOOST_TEST(ProxySeries(scrape, "llm_requests_total", {{"vendor", "fo"}, {"code", "429"}}) == 1);
+  BOOST_TEST(ProxySeries(scrape, "llm_requests_total", {{"vendor", "fo"}, {"code", "200"}}) == 1);
+  BOOST_TEST(ProxySeries(scrape, "llm_usage_missing_total",
+                         {{"vendor", "fo"}, {"reason", "not_reported"}}) == 0);
+}
+
+BOOST_AUTO_TEST_CASE(a_vendor_reset_mid_stream_reaches_the_client_and_is_booked_as_an_estimate) {
+  TempDir dir;
+  FakeVendor vendor(
+      dir, {"--fault", "reset", "--prices", LLM_EXPORTER_SOURCE_DIR "/pricing/fake_prices.toml"});
+  Exporter exporter(dir, ProxyConfig(vendor.url()), kEnv, {"--proxy.listen-address=127.0.0.1:0"});
+  const std::string proxy = ProxyUrl(exporter);
+  HttpResult cut = HttpPost(proxy + "/v1/chat/completions", Chat(true, false), kJson);
+  BOOST_TEST(!cut.error.empty());  // the client sees a broken reply, as from the vendor
+  BOOST_TEST(cut.body.find("pong") != std::string::npos);
+  BOOST_TEST(cut.body.find("[DONE]") == std::string::npos);
+  const std::string scrape = exporter.Metrics();
+  BOOST_TEST(ProxySeries(scrape, "llm_usage_missing_total",
+                         {{"vendor", "fo"}, {"reason", "upstream_reset"}}) == 1);
+  BOOST_TEST(ProxySeries(scrape, "llm_cost_estimated_usd_total",
+                         {{"vendor", "fo"}, {"model", "fake-gpt"}}) > 0);
+  BOOST_TEST(ProxySeries(scrape, "llm_cost_usd_total", {{"vendor", "fo"}, {"model", "fake-gpt"}}) ==
+             0);
+}
+
+BOOST_AUTO_TEST_CASE(a_stalled_stream_is_cut_by_the_idle_timeout) {
+  TempDir dir;
+  FakeVendor vendor(dir, {"--fault", "stall"});
+  Exporter exporter(dir, ProxyConfig(vendor.url(), "idle_timeout = \"400ms\"\n"), kEnv,
+                    {"--proxy.listen-address=127.0.0.1:0"});
+  const std::string proxy = ProxyUrl(exporter);
+  const auto start = std::chrono::steady_clock::now();
+  HttpResult cut = HttpPost(proxy + "/v1/messages", Messages(true), kAnthropicHeaders, 10s);
+  const auto took = std::chrono::steady_clock::now() - start;
+  BOOST_TEST(!cut.error.empty());
+  BOOST_TEST(cut.body.find("message_start") != std::string::npos);
+  BOOST_TEST(took < 5s);
+  const std::string scrape = exporter.Metrics();
+  BOOST_TEST(ProxySeries(scrape, "llm_usage_missing_total",
+                         {{"vendor", "fa"}, {"reason", "timeout"}}) == 1);
+}
+
+BOOST_AUTO_TEST_CASE(no_first_byte_in_time_is_a_504_in_the_dialect) {
+  TempDir dir;
+  FakeVendor vendor(dir, {"--fault", "slow_first_byte", "--slow-ms", "5000"});
+  Exporter exporter(dir, ProxyConfig(vendor.url(), "first_byte_timeout = \"300ms\"\n"), kEnv,
+                    {"--proxy.listen-address=127.0.0.1:0"});
+  const std::string proxy = ProxyUrl(exporter);
+  HttpResult anthropic = HttpPost(proxy + "/v1/messages", Messages(false), kAnthropicHeaders);
+  BOOST_TEST(anthropic.status == 504);
+  BOOST_TEST(std::string(Json(anthropic.body)["error"]["type"].GetString()) == "timeout_error");
+  HttpResult openai = HttpPost(proxy + "/v1/chat/completions", Chat(true, false), kJson);
+  BOOST_TEST(openai.status == 504);
+  BOOST_TEST(std::string(Json(openai.body)["error"]["code"].GetString()) == "upstream_timeout");
+  const std::string scrape = exporter.Metrics();
+  BOOST_TEST(ProxySeries(scrape, "llm_requests_total", {{"vendor", "fa"}, {"code", "504"}}) == 1);
+  BOOST_TEST(ProxySeries(scrape, "llm_usage_missing_total",
+                         {{"vendor", "fo"}, {"reason", "timeout"}}) == 1);
+}
+
+// A raw client: sends `request`, reads until `marker` arrives, and returns the socket.
+int OpenStream(const std::string& proxy_url, const std::string& request,
+               const std::string& marker) {
+  const std::string host_port = proxy_url.substr(std::string("http://").size());
+  const int port = std::stoi(host_port.substr(host_port.rfind(':') + 1));
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<uint16_t>(port));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  BOOST_REQUIRE(connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+  BOOST_REQUIRE(send(fd, request.data(), request.size(), MSG_NOSIGNAL) ==
+                static_cast<ssize_t>(request.size()));
+  std::string received;
+  char buffer[4096];
+  timeval timeout{5, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  while (received.find(marker) == std::string::npos) {
+    const ssize_t n = recv(fd, buffer, sizeof buffer, 0);
+    BOOST_REQUIRE(n > 0);
+    received.append(buffer, static_cast<size_t>(n));
+  }
+  return fd;
+}
+
+std::string PostRequest(const std::string& path, const std::string& body,
+                        const std::vector<std::string>& headers) {
+  std::string request = "POST " + path + " HTTP/1.1\r\nHost: proxy\r\nContent-Length: " +
+                        std::to_string(body.size()) + "\r\n";
+  for (const auto& header : headers) request += header + "\r\n";
+  return request + "\r\n" + body;
+}
+
+BOOST_AUTO_TEST_CASE(a_client_hanging_up_stops_the_vendor_at_once_and_is_booked_499) {
+  MockUpstream upstream(
+      {.events = {"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"po\"}}]}\n\n"}});
+  TempDir dir;
+  Exporter exporter(dir, ProxyConfig(upstream.url()), kEnv, {"--proxy.listen-address=127.0.0.1:0"});
+  const std::string proxy = ProxyUrl(exporter);
+  const int fd =
+      OpenStream(proxy, PostRequest("/v1/chat/completions", Chat(true, true), kJson), "\"po\"");
+  const auto hung_up = std::chrono::steady_clock::now();
+  close(fd);
+  BOOST_REQUIRE(WaitFor([&] { return upstream.closed_at().has_value(); }, 5s, 1ms));
+  const auto noticed = *upstream.closed_at() - hung_up;
+  BOOST_TEST_MESSAGE("upstream closed "
+                     << std::chrono::duration_cast<std::chrono::microseconds>(noticed).count()
+                     << " us after the client hung up");
+  BOOST_TEST(noticed < 100ms);
+  BOOST_REQUIRE(WaitForSeries(exporter, "llm_requests_total",
+                              {{"source", "proxy"}, {"vendor", "fo"}, {"code", "499"}}, 1));
+  const std::string scrape = exporter.Metrics();
+  BOOST_TEST(ProxySeries(scrape, "llm_usage_missing_total",
+                         {{"vendor", "fo"}, {"reason", "client_abort"}}) == 1);
+  BOOST_TEST(Series(scrape, "llm_requests_in_flight", {{"vendor", "fo"}}).value_or(-1) == 0);
+}
+
+BOOST_AUTO_TEST_CASE(the_vendor_sees_the_request_as_sent_with_only_the_key_swapped) {
+  MockUpstream upstream(
+      {.head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+               "request-id: req_123\r\nanthropic-ratelimit-requests-remaining: 9\r\n"
+               "x-should-retry: false\r\nConnection: keep-alive\r\n"
+               "Transfer-Encoding: chunked\r\n\r\n",
+       .events =
+           {R"({"type":"message","content":[],"usage":{"input_tokens":3,"output_tokens":2}})"},
+       .hold = false});
+  TempDir dir;
+  const std::string keys = dir.Write("client_keys", "# name key\nteam-a sk-client-key-abcdef\n");
+  Exporter exporter(dir, ProxyConfig(upstream.url(), "", keys), kEnv,
+                    {"--proxy.listen-address=127.0.0.1:0", "--log.level=debug"});
+  const std::string proxy = ProxyUrl(exporter);
+  const std::string body = Messages(false);
+  HttpResult result = HttpPost(
+      proxy + "/v1/messages?beta=true", body,
+      {"Content-Type: application/json", "anthropic-version: 2023-06-01",
+       "anthropic-beta: prompt-caching-2024-07-31", "x-custom: kept",
+       "Connection: keep-alive, X-Hop", "X-Hop: dropped", "x-api-key: sk-client-key-abcdef"});
+  BOOST_TEST(result.status == 200);
+  BOOST_TEST(result.headers["request-id"] == "req_123");
+  BOOST_TEST(result.headers["anthropic-ratelimit-requests-remaining"] == "9");
+  BOOST_TEST(result.headers["x-should-retry"] == "false");
+  BOOST_TEST(result.body ==
+             R"({"type":"message","content":[],"usage":{"input_tokens":3,"output_tokens":2}})");
+  const std::string head = upstream.request_head();
+  BOOST_TEST_MESSAGE(head);
+  BOOST_TEST(head.starts_with("POST /v1/messages?beta=true HTTP/1.1\r\n"));
+  BOOST_TEST(head.find("anthropic-beta: prompt-caching-2024-07-31") != std::string::npos);
+  BOOST_TEST(head.find("x-custom: kept") != std::string::npos);
+  BOOST_TEST(head.find("anthropic-version: 2023-06-01") != std::string::npos);
+  BOOST_TEST(head.find("X-Hop") == std::string::npos);
+  BOOST_TEST(head.find("x-api-key: sk-vendor-key-0123456789") != std::string::npos);
+  BOOST_TEST(head.find("sk-client-key") == std::string::npos);
+  BOOST_TEST(upstream.request_body() == body);
+
+  // A wrong client key never reaches the vendor.
+  HttpResult refused = HttpPost(proxy + "/v1/messages", body,
+                                {"Content-Type: application/json", "x-api-key: sk-guess"});
+  BOOST_TEST(refused.status == 401);
+  BOOST_TEST(std::string(Json(refused.body)["error"]["type"].GetString()) ==
+             "authentication_error");
+  BOOST_TEST(upstream.requests() == 1);
+
+  // Neither key is ever logged or exported; the client's name is.
+  BOOST_REQUIRE(WaitForSeries(exporter, "llm_client_cost_usd_total",
+                              {{"client", "team-a"}, {"vendor", "fa"}},
+                              (3 * 1.00 + 2 * 2.00) / 1e6));
+  const std::string scrape = exporter.Metrics();
+  const std::string log = exporter.process().Stderr();
+  for (const char* secret : {"sk-client-key", "sk-vendor-key", "sk-guess"}) {
+    BOOST_TEST(scrape.find(secret) == std::string::npos);
+    BOOST_TEST(log.find(secret) == std::string::npos);
+  }
+  BOOST_TEST(log.find("Proxied request") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(bad_requests_get_errors_in_their_dialect_and_never_reach_the_vendor) {
+  TempDir dir;
+  FakeVendor vendor(dir, {});
+  const int closed_port = FreePort();
+  std::string config = ProxyConfig(vendor.url(), "max_body_bytes = 2000\n");
+  config += "\n[[vendor]]\nname = \"gone\"\napi = \"openai\"\nbase_url = \"http://127.0.0.1:" +
+            std::to_string(closed_port) + "/v1\"\n";
+  // Routes are matched in file order: this one sits after "fake-*".
+  config.replace(config.find("  [[proxy.route]]"), 0,
+                 "  [[proxy.route]]\n  model = \"gone-*\"\n  vendor = \"gone\"\n\n");
+  Exporter exporter(dir, config, kEnv, {"--proxy.listen-address=127.0.0.1:0"});
+  const std::string proxy = ProxyUrl(exporter);
+
+  auto openai_code = [](const HttpResult& r) {
+    auto doc = Json(r.body);
+    return doc.IsObject() && doc["error"].IsObject() && doc["error"]["message"].IsString();
+  };
+  auto anthropic_shape = [](const HttpResult& r) {
+    auto doc = Json(r.body);
+    return doc.IsObject() && std::string(doc["type"].GetString()) == "error" &&
+           doc["error"]["type"].IsString();
+  };
+  const std::string big(3000, 'x');
+  HttpResult r = HttpPost(proxy + "/v1/messages", Messages(false, big), kAnthropicHeaders);
+  BOOST_TEST(r.status == 413);
+  BOOST_TEST(anthropic_shape(r));
+  // A chunked body that grows past the limit mid-read.
+  std::vector<std::string> chunked = kJson;
+  chunked.push_back("Transfer-Encoding: chunked");
+  r = HttpPost(proxy + "/v1/chat/completions", Chat(false, false, big), chunked);
+  BOOST_TEST(r.status == 413);
+  BOOST_TEST(openai_code(r));
+  r = HttpPost(proxy + "/v1/chat/completions", "{\"model\":", kJson);
+  BOOST_TEST(r.status == 400);
+  BOOST_TEST(openai_code(r));
+  r = HttpPost(proxy + "/v1/messages", R"({"max_tokens":1,"messages":[]})", kAnthropicHeaders);
+  BOOST_TEST(r.status == 400);
+  BOOST_TEST(anthropic_shape(r));
+  r = HttpPost(proxy + "/v1/chat/completions", R"({"model":"unrouted","messages":[]})", kJson);
+  BOOST_TEST(r.status == 404);
+  BOOST_TEST(std::string(Json(r.body)["error"]["code"].GetString()) == "model_not_found");
+  r = HttpPost(proxy + "/v1/nothing", "{}", kJson);
+  BOOST_TEST(r.status == 404);
+  r = HttpGet(proxy + "/v1/chat/completions");
+  BOOST_TEST(r.status == 405);
+  r = HttpPost(proxy + "/v1/chat/completions", R"({"model":"gone-1","messages":[]})", kJson);
+  BOOST_TEST(r.status == 502);
+  BOOST_TEST(openai_code(r));
+  const auto models = Json(HttpGet(proxy + "/v1/models").body);
+  BOOST_TEST(models["data"].Size() >= 2u);
+
+  const auto stats = Json(HttpGet(vendor.url() + "/control/stats").body);
+  BOOST_TEST(stats["totals"]["requests"].GetInt() == 0);
+  const std::string scrape = exporter.Metrics();
+  BOOST_TEST(Series(scrape, "llm_proxy_rejected_requests_total", {{"code", "413"}}).value_or(0) ==
+             1);
+  BOOST_TEST(Series(scrape, "llm_proxy_rejected_requests_total",
+                    {{"code", "413"}, {"endpoint", "chat_completions"}})
+                 .value_or(0) == 1);
+  BOOST_TEST(Series(scrape, "llm_proxy_rejected_requests_total",
+                    {{"code", "400"}, {"endpoint", "messages"}})
+                 .value_or(0) == 1);
+  BOOST_TEST(ProxySeries(scrape, "llm_requests_total", {{"vendor", "gone"}, {"code", "502"}}) == 1);
+  BOOST_TEST(ProxySeries(scrape, "llm_usage_missing_total",
+                         {{"vendor", "gone"}, {"reason", "upstream_reset"}}) == 0);
+}
+
+}  // namespace
+}  // namespace llm_exporter::testing
