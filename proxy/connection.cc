@@ -2,6 +2,7 @@
 
 #include <sys/socket.h>
 
+#include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/status.hpp>
@@ -79,11 +80,7 @@ std::string PresentedKey(const http::request<http::string_body>& request) {
 
 Connection::Connection(LoopContext& loop, boost::asio::ip::tcp::socket socket,
                        RoutingSource routing, std::set<Connection*>& live)
-    : loop_(loop),
-      socket_(std::move(socket)),
-      routing_(std::move(routing)),
-      live_(live),
-      idle_(loop.io) {
+    : loop_(loop), socket_(std::move(socket)), routing_(std::move(routing)), live_(live) {
   live_.insert(this);
 }
 
@@ -103,12 +100,12 @@ void Connection::Shutdown() {
   Close();
 }
 
-void Connection::ArmIdle(std::chrono::seconds after) {
-  idle_.expires_after(after);
-  idle_.async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
-    auto self = weak.lock();
-    if (!ec && self && (!self->forward_ || !self->forward_->running())) self->Close();
-  });
+void Connection::ArmIdle(std::chrono::seconds after) { idle_deadline_ = Clock::now() + after; }
+
+void Connection::Tick(Clock::time_point now) {
+  if (closed_) return;
+  if (forward_ && forward_->running()) return forward_->CheckTimeouts(now);
+  if (now >= idle_deadline_) Close();
 }
 
 void Connection::ReadHead() {
@@ -192,7 +189,7 @@ void Connection::OnBody(const boost::system::error_code& ec) {
     if (ec == boost::asio::error::operation_aborted) return Close();
     return Reject(400, "malformed HTTP request body: " + ec.message(), true);
   }
-  idle_.cancel();
+  idle_deadline_ = Clock::time_point::max();
   Dispatch();
 }
 
@@ -337,7 +334,7 @@ void Connection::SendHead(long status, const HeaderList& headers,
   if (close_after_) head += "Connection: close\r\n";
   head += "\r\n";
   out_ += head;
-  Flush();
+  ScheduleFlush();
 }
 
 void Connection::SendBody(std::string_view bytes) {
@@ -351,7 +348,7 @@ void Connection::SendBody(std::string_view bytes) {
   } else {
     out_.append(bytes);
   }
-  Flush();
+  ScheduleFlush();
 }
 
 bool Connection::Backlogged() const { return out_.size() + writing_.size() > kBacklogBytes; }
@@ -363,13 +360,24 @@ void Connection::EndReply(bool complete) {
     out_ += "0\r\n\r\n";
   }
   reply_done_ = true;
-  Flush();
+  ScheduleFlush();
 }
 
 void Connection::SendError(int status, std::string message) {
   out_ += JsonResponse(status, ErrorBody(dialect_, status, message), close_after_);
   reply_done_ = true;
   Flush();
+}
+
+// What a forward hands over within one burst of the vendor's bytes (head and
+// body of a small reply, several events) goes out in one write, after it.
+void Connection::ScheduleFlush() {
+  if (flush_posted_ || write_pending_ || closed_) return;
+  flush_posted_ = true;
+  boost::asio::post(loop_.io, [self = shared_from_this()] {
+    self->flush_posted_ = false;
+    self->Flush();
+  });
 }
 
 void Connection::Flush() {
@@ -438,7 +446,6 @@ void Connection::OnWritten(const boost::system::error_code& ec) {
 void Connection::Close() {
   if (closed_) return;
   closed_ = true;
-  idle_.cancel();
   boost::system::error_code ignored;
   socket_.close(ignored);
 }

@@ -9,7 +9,6 @@
 
 #include <array>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
@@ -34,6 +33,9 @@ class Connection : public std::enable_shared_from_this<Connection>, public Clien
   // Ends the connection now (shutdown): a forward still running is stopped
   // and booked as the client's abort.
   void Shutdown();
+  // The event loop's sweep: the running forward's timeouts, and the
+  // connection's own (idle between requests, slow to send one).
+  void Tick(Clock::time_point now);
 
   // ClientSide
   void SendHead(long status, const HeaderList& headers,
@@ -53,6 +55,7 @@ class Connection : public std::enable_shared_from_this<Connection>, public Clien
   void Dispatch();
   void Reject(int status, std::string message, bool close);
   void WatchClient();
+  void ScheduleFlush();
   void Flush();
   void AfterReply();
   void LingeringClose();
@@ -67,7 +70,7 @@ class Connection : public std::enable_shared_from_this<Connection>, public Clien
   std::set<Connection*>& live_;
   boost::beast::flat_buffer buffer_;
   std::optional<Parser> parser_;
-  boost::asio::steady_timer idle_;
+  Clock::time_point idle_deadline_ = Clock::time_point::max();
   std::unique_ptr<Forward> forward_;
 
   std::string out_;      // waiting to be written
@@ -79,7 +82,8 @@ class Connection : public std::enable_shared_from_this<Connection>, public Clien
   bool reply_done_ = false;   // everything of the reply is in out_
   bool cut_ = false;          // end abruptly once out_ is written
   bool closed_ = false;
-  bool finishing_ = false;  // AfterReply is posted
+  bool finishing_ = false;     // AfterReply is posted
+  bool flush_posted_ = false;  // Flush is posted
   config::WireApi dialect_ = config::WireApi::kOpenAi;
   std::string endpoint_label_ = "other";
   Clock::time_point received_at_;

@@ -1,5 +1,8 @@
 #include "proxy/curl_loop.h"
 
+#include <unistd.h>
+
+#include <boost/asio/post.hpp>
 #include <chrono>
 
 namespace llm_exporter::proxy {
@@ -15,6 +18,7 @@ CurlLoop::CurlLoop(boost::asio::io_context& io) : io_(io), multi_(curl_multi_ini
 
 CurlLoop::~CurlLoop() {
   timer_.cancel();
+  for (CURL* easy : idle_easy_) curl_easy_cleanup(easy);
   curl_multi_cleanup(multi_);
   for (auto& [fd, socket] : sockets_) {
     socket->gone = true;
@@ -24,22 +28,34 @@ CurlLoop::~CurlLoop() {
 
 bool CurlLoop::Add(CURL* easy, Transfer* owner) {
   curl_easy_setopt(easy, CURLOPT_PRIVATE, static_cast<void*>(owner));
+  curl_easy_setopt(easy, CURLOPT_CLOSESOCKETFUNCTION, &CurlLoop::OnCloseSocket);
+  curl_easy_setopt(easy, CURLOPT_CLOSESOCKETDATA, this);
   return curl_multi_add_handle(multi_, easy) == CURLM_OK;
 }
 
 void CurlLoop::Remove(CURL* easy) { curl_multi_remove_handle(multi_, easy); }
+
+CURL* CurlLoop::TakeEasy() {
+  if (idle_easy_.empty()) return curl_easy_init();
+  CURL* easy = idle_easy_.back();
+  idle_easy_.pop_back();
+  return easy;
+}
+
+void CurlLoop::ReturnEasy(CURL* easy) {
+  constexpr size_t kMaxIdle = 256;
+  if (idle_easy_.size() >= kMaxIdle) return curl_easy_cleanup(easy);
+  curl_easy_reset(easy);
+  idle_easy_.push_back(easy);
+}
 
 int CurlLoop::OnSocket(CURL* /*easy*/, curl_socket_t fd, int what, void* self_ptr,
                        void* /*socket*/) {
   auto& self = *static_cast<CurlLoop*>(self_ptr);
   auto found = self.sockets_.find(fd);
   if (what == CURL_POLL_REMOVE) {
-    if (found != self.sockets_.end()) {
-      found->second->gone = true;
-      // Not ours to close: libcurl closes the socket.
-      found->second->descriptor.release();
-      self.sockets_.erase(found);
-    }
+    // Idle, not closed: waits still pending are ignored when they fire.
+    if (found != self.sockets_.end()) found->second->what = 0;
     return 0;
   }
   if (found == self.sockets_.end()) {
@@ -50,6 +66,16 @@ int CurlLoop::OnSocket(CURL* /*easy*/, curl_socket_t fd, int what, void* self_pt
   return 0;
 }
 
+int CurlLoop::OnCloseSocket(void* self_ptr, curl_socket_t fd) {
+  auto& self = *static_cast<CurlLoop*>(self_ptr);
+  if (auto found = self.sockets_.find(fd); found != self.sockets_.end()) {
+    found->second->gone = true;
+    found->second->descriptor.release();  // deregistered before the number is reused
+    self.sockets_.erase(found);
+  }
+  return ::close(fd);
+}
+
 void CurlLoop::Arm(const std::shared_ptr<Socket>& socket, curl_socket_t fd) {
   using boost::asio::posix::stream_descriptor;
   if ((socket->what & CURL_POLL_IN) && !socket->reading) {
@@ -57,7 +83,7 @@ void CurlLoop::Arm(const std::shared_ptr<Socket>& socket, curl_socket_t fd) {
     socket->descriptor.async_wait(stream_descriptor::wait_read,
                                   [this, socket, fd](const boost::system::error_code& ec) {
                                     socket->reading = false;
-                                    if (socket->gone) return;
+                                    if (socket->gone || !(socket->what & CURL_POLL_IN)) return;
                                     Action(fd, ec ? CURL_CSELECT_ERR : CURL_CSELECT_IN);
                                     if (!socket->gone) Arm(socket, fd);
                                   });
@@ -67,7 +93,7 @@ void CurlLoop::Arm(const std::shared_ptr<Socket>& socket, curl_socket_t fd) {
     socket->descriptor.async_wait(stream_descriptor::wait_write,
                                   [this, socket, fd](const boost::system::error_code& ec) {
                                     socket->writing = false;
-                                    if (socket->gone) return;
+                                    if (socket->gone || !(socket->what & CURL_POLL_OUT)) return;
                                     Action(fd, ec ? CURL_CSELECT_ERR : CURL_CSELECT_OUT);
                                     if (!socket->gone) Arm(socket, fd);
                                   });
@@ -76,13 +102,26 @@ void CurlLoop::Arm(const std::shared_ptr<Socket>& socket, curl_socket_t fd) {
 
 int CurlLoop::OnTimer(CURLM* /*multi*/, long timeout_ms, void* self_ptr) {
   auto& self = *static_cast<CurlLoop*>(self_ptr);
-  if (timeout_ms < 0) {
-    self.timer_.cancel();
+  if (timeout_ms < 0) return 0;  // an armed timer may still fire: libcurl checks
+  if (timeout_ms == 0) {
+    if (!self.timeout_posted_) {
+      self.timeout_posted_ = true;
+      boost::asio::post(self.io_, [&self] {
+        self.timeout_posted_ = false;
+        self.Action(CURL_SOCKET_TIMEOUT, 0);
+      });
+    }
     return 0;
   }
-  self.timer_.expires_after(std::chrono::milliseconds(timeout_ms));
+  const auto at = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  if (self.timer_armed_ && self.timer_at_ <= at) return 0;
+  self.timer_armed_ = true;
+  self.timer_at_ = at;
+  self.timer_.expires_at(at);
   self.timer_.async_wait([&self](const boost::system::error_code& ec) {
-    if (!ec) self.Action(CURL_SOCKET_TIMEOUT, 0);
+    if (ec) return;
+    self.timer_armed_ = false;
+    self.Action(CURL_SOCKET_TIMEOUT, 0);
   });
   return 0;
 }

@@ -17,6 +17,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <memory>
 #include <unordered_map>
+#include <vector>
 
 namespace llm_exporter::proxy {
 
@@ -37,9 +38,16 @@ class CurlLoop {
   CurlLoop& operator=(const CurlLoop&) = delete;
 
   // Starts `easy`; `owner` hears of its end unless Remove() comes first.
+  // Sets the easy handle's socket-close callback (the loop must know).
   bool Add(CURL* easy, Transfer* owner);
   // Stops `easy` at once (its connection is closed if a reply was under way).
   void Remove(CURL* easy);
+
+  // An easy handle with default options, from a pool of finished ones:
+  // allocating one per request costs more than the rest of libcurl's work.
+  CURL* TakeEasy();
+  // Back to the pool (it must not be in the multi handle any more).
+  void ReturnEasy(CURL* easy);
 
  private:
   struct Socket {
@@ -52,6 +60,7 @@ class CurlLoop {
   };
 
   static int OnSocket(CURL* easy, curl_socket_t fd, int what, void* self, void* socket);
+  static int OnCloseSocket(void* self, curl_socket_t fd);
   static int OnTimer(CURLM* multi, long timeout_ms, void* self);
   void Arm(const std::shared_ptr<Socket>& socket, curl_socket_t fd);
   void Action(curl_socket_t fd, int events);
@@ -60,7 +69,16 @@ class CurlLoop {
   boost::asio::io_context& io_;
   CURLM* multi_;
   boost::asio::steady_timer timer_;
+  // libcurl moves its timeout on every transfer; the timer is only re-armed
+  // when it must fire sooner (firing early is harmless: libcurl re-asks).
+  bool timer_armed_ = false;
+  std::chrono::steady_clock::time_point timer_at_;
+  bool timeout_posted_ = false;
+  // Every socket libcurl opened and has not closed yet: one watched by the
+  // event loop keeps its registration while its connection idles in
+  // libcurl's cache (what = 0), so reusing it costs no system call.
   std::unordered_map<curl_socket_t, std::shared_ptr<Socket>> sockets_;
+  std::vector<CURL*> idle_easy_;
 };
 
 }  // namespace llm_exporter::proxy

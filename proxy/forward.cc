@@ -40,8 +40,7 @@ Forward::Forward(LoopContext& loop, ForwardRequest request, ClientSide& client)
     : loop_(loop),
       request_(std::move(request)),
       client_(client),
-      tap_(*request_.endpoint, request_.strip_usage_chunk),
-      timer_(loop.io) {
+      tap_(*request_.endpoint, request_.strip_usage_chunk) {
   metered_ = request_.endpoint->metered;
 }
 
@@ -51,12 +50,12 @@ Forward::~Forward() {
     running_ = false;
     Book(meter::Ending::kClientAbort, 499);
   }
-  if (easy_ != nullptr) curl_easy_cleanup(easy_);
+  if (easy_ != nullptr) loop_.curl.ReturnEasy(easy_);
   curl_slist_free_all(header_list_);
 }
 
 bool Forward::Start() {
-  easy_ = curl_easy_init();
+  easy_ = loop_.curl.TakeEasy();
   if (easy_ == nullptr) return false;
   const config::ProxyConfig& proxy = request_.routing->config().proxy;
   const std::string url = transport_.Apply(easy_, request_.vendor->transport,
@@ -86,8 +85,6 @@ bool Forward::Start() {
   if (!loop_.curl.Add(easy_, this)) return false;
   running_ = true;
   if (metered_) loop_.meter.Started(request_.vendor->name);
-  ArmTimer(upstream_started_ +
-           std::min<Clock::duration>(proxy.first_byte_timeout, proxy.total_timeout));
   return true;
 }
 
@@ -130,9 +127,6 @@ size_t Forward::OnHeaderLine(char* data, size_t size, size_t count, void* self_p
 void Forward::HeadComplete() {
   head_sent_ = true;
   last_data_ = Clock::now();
-  // From now on the gap between reads is what counts (it only moves later).
-  const config::ProxyConfig& proxy = request_.routing->config().proxy;
-  ArmTimer(std::min(upstream_started_ + proxy.total_timeout, last_data_ + proxy.idle_timeout));
   tap_.Start(status_, content_type_);
   client_.SendHead(status_, headers_, tap_.changes_body() ? std::nullopt : content_length_);
 }
@@ -165,13 +159,11 @@ void Forward::ClientGone() {
   if (!running_) return;
   loop_.curl.Remove(easy_);
   running_ = false;
-  timer_.cancel();
   Book(meter::Ending::kClientAbort, 499);
 }
 
 void Forward::OnDone(CURLcode code) {
   running_ = false;
-  timer_.cancel();
   if (code == CURLE_OK && status_ >= 200) {
     if (!head_sent_) HeadComplete();
     relay_.clear();
@@ -196,16 +188,7 @@ void Forward::OnDone(CURLcode code) {
   client_.EndReply(false);
 }
 
-void Forward::ArmTimer(Clock::time_point deadline) {
-  timer_.expires_at(deadline);
-  // A handler already queued when this forward is destroyed must not run.
-  timer_.async_wait(
-      [this, alive = std::weak_ptr<bool>(alive_)](const boost::system::error_code& ec) {
-        if (!ec && !alive.expired()) OnTimer();
-      });
-}
-
-void Forward::OnTimer() {
+void Forward::CheckTimeouts(Clock::time_point now) {
   if (!running_) return;
   const config::ProxyConfig& proxy = request_.routing->config().proxy;
   const Clock::time_point total = upstream_started_ + proxy.total_timeout;
@@ -215,10 +198,7 @@ void Forward::OnTimer() {
   } else if (!paused_) {
     deadline = std::min(deadline, last_data_ + proxy.idle_timeout);
   }
-  if (Clock::now() < deadline) {
-    ArmTimer(deadline);
-    return;
-  }
+  if (now < deadline) return;
   loop_.curl.Remove(easy_);
   running_ = false;
   if (!head_sent_) {

@@ -7,7 +7,7 @@
 
 #include <curl/curl.h>
 
-#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -88,6 +88,10 @@ class Forward final : public CurlLoop::Transfer {
   void Resume();
   // The client hung up: stop the vendor's transfer now, booked as 499.
   void ClientGone();
+  // Called often (every few tens of ms) by the event loop: ends a transfer
+  // whose first byte, next byte or end is overdue. One sweep per loop instead
+  // of a timer per request: re-arming timers costs a system call each.
+  void CheckTimeouts(Clock::time_point now);
   bool running() const { return running_; }
 
  private:
@@ -95,8 +99,6 @@ class Forward final : public CurlLoop::Transfer {
   static size_t OnHeaderLine(char* data, size_t size, size_t count, void* self);
   static size_t OnBodyBytes(char* data, size_t size, size_t count, void* self);
   void HeadComplete();
-  void ArmTimer(Clock::time_point deadline);
-  void OnTimer();
   // Stops the transfer (if running) and books the exchange.
   void Book(meter::Ending ending, std::optional<long> client_code);
 
@@ -107,7 +109,6 @@ class Forward final : public CurlLoop::Transfer {
   curl_slist* header_list_ = nullptr;
   probes::VendorTransport transport_;
   ReplyTap tap_;
-  boost::asio::steady_timer timer_;
   std::string relay_;  // bytes for the client, reused
 
   long status_ = 0;
@@ -121,7 +122,6 @@ class Forward final : public CurlLoop::Transfer {
   Clock::time_point upstream_started_;
   Clock::time_point last_data_;
   std::optional<Clock::time_point> first_token_at_;
-  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 }  // namespace llm_exporter::proxy

@@ -52,7 +52,10 @@ void Proxy::Apply(std::shared_ptr<const Routing> routing) {
 
 std::expected<std::vector<std::string>, std::string> Proxy::Start(
     const std::vector<std::string>& addresses) {
-  const size_t threads = std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 4);
+  // Half the cores, one to four: the proxy shares the machine with the rest
+  // of the exporter, and on two cores one loop moves more requests than two
+  // (bench/proxy_bench.sh; the loops would mostly wake each other).
+  const size_t threads = std::clamp<size_t>(std::thread::hardware_concurrency() / 2, 1, 4);
   for (size_t i = 0; i < threads; ++i) {
     auto loop = std::make_unique<Loop>();
     loop->curl = std::make_unique<CurlLoop>(loop->io);
@@ -103,6 +106,7 @@ std::expected<std::vector<std::string>, std::string> Proxy::Start(
   }
   for (auto& acceptor : acceptors_) Accept(*acceptor);
   for (auto& loop : loops_) {
+    Tick(*loop);
     loop->thread = std::thread([&io = loop->io] { io.run(); });
   }
   started_ = true;
@@ -133,6 +137,19 @@ void Proxy::Accept(tcp::acceptor& acceptor) {
   });
 }
 
+void Proxy::Tick(Loop& loop) {
+  // Timeouts are checked to this granularity.
+  loop.tick.expires_after(std::chrono::milliseconds(50));
+  loop.tick.async_wait([&loop](const boost::system::error_code& ec) {
+    if (ec) return;
+    const auto now = Clock::now();
+    // Copied: a tick may end connections (they leave the set only once destroyed).
+    const std::vector<Connection*> live(loop.live.begin(), loop.live.end());
+    for (Connection* connection : live) connection->Tick(now);
+    Tick(loop);
+  });
+}
+
 void Proxy::Stop() {
   if (!started_) return;
   started_ = false;
@@ -147,6 +164,7 @@ void Proxy::Stop() {
       // Copied: a connection leaves the set when it is destroyed.
       const std::set<Connection*> live = loop.live;
       for (Connection* connection : live) connection->Shutdown();
+      loop.tick.cancel();
       loop.work.reset();
       loop.io.stop();
     });

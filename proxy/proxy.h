@@ -1,13 +1,14 @@
 #pragma once
 
 // The in-path proxy (docs/proxy.md): listeners on --proxy.listen-address, a
-// few event-loop threads (one per core, at most four) that each serve their
+// few event-loop threads (half the cores, one to four) that each serve their
 // share of client connections and drive their own libcurl multi handle to
 // the vendors, and the config they route by, swapped on reload.
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <expected>
 #include <memory>
 #include <mutex>
@@ -50,11 +51,14 @@ class Proxy {
     boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work{
         io.get_executor()};
     std::unique_ptr<CurlLoop> curl;
+    boost::asio::steady_timer tick{io};
     std::unique_ptr<LoopContext> context;
     std::thread thread;
   };
 
   void Accept(boost::asio::ip::tcp::acceptor& acceptor);
+  // Every kTick, each connection of `loop` checks its deadlines.
+  static void Tick(Loop& loop);
   std::shared_ptr<const Routing> Current() const;
 
   meter::Meter& meter_;

@@ -80,9 +80,15 @@ bool ReplyTap::Feed(std::string_view data, std::string& out) {
     first_token = accumulator_->OnEvent(event) || first_token;
     if (!strip_) continue;
     // Blocks come in order: each is the front of what is held.
-    const bool drop = event.has_data && event.raw.find("\"usage\"") != std::string::npos &&
-                      wire::IsUsageOnlyChunk(event.data);
-    if (!drop) out.append(held_, 0, event.raw.size());
+    const bool usage = event.has_data && event.raw.find("\"usage\"") != std::string::npos;
+    if (usage && wire::IsUsageOnlyChunk(event.data)) {
+      // The chunk the proxy asked for: the client never sees it.
+    } else if (auto trimmed = usage ? wire::WithoutNullUsage(event.raw) : std::nullopt) {
+      // Nor the "usage":null that asking added to every other chunk.
+      out.append(*trimmed);
+    } else {
+      out.append(held_, 0, event.raw.size());
+    }
     held_.erase(0, event.raw.size());
   }
   if (!ok && strip_) {

@@ -174,6 +174,55 @@ bool IsUsageOnlyChunk(std::string_view data) {
          ObjectMember(doc, "usage") != nullptr;
 }
 
+std::optional<std::string> WithoutNullUsage(std::string_view event) {
+  const size_t open = event.find('{');
+  if (open == std::string_view::npos) return std::nullopt;
+  int depth = 0;
+  bool in_string = false;
+  for (size_t i = open; i < event.size(); ++i) {
+    const char c = event[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == '{' || c == '[') {
+      ++depth;
+    } else if (c == '}' || c == ']') {
+      if (--depth == 0) return std::nullopt;
+    } else if (c == '"') {
+      if (depth == 1 && event.substr(i).starts_with("\"usage\"")) {
+        size_t end = i + 7;
+        while (end < event.size() && event[end] == ' ') ++end;
+        if (end >= event.size() || event[end] != ':') return std::nullopt;
+        ++end;
+        while (end < event.size() && event[end] == ' ') ++end;
+        if (!event.substr(end).starts_with("null")) return std::nullopt;
+        end += 4;
+        // Take the comma that joins it to a neighbour: before it, else after it.
+        size_t begin = i;
+        size_t before = begin;
+        while (before > open && (event[before - 1] == ' ')) --before;
+        if (before > open && event[before - 1] == ',') {
+          begin = before - 1;
+        } else if (end < event.size() && event[end] == ',') {
+          ++end;
+        } else {
+          return std::nullopt;
+        }
+        std::string out(event.substr(0, begin));
+        out.append(event.substr(end));
+        return out;
+      }
+      in_string = true;
+    }
+  }
+  return std::nullopt;
+}
+
 OpenAiStreamAccumulator::OpenAiStreamAccumulator(size_t max_text_bytes)
     : StreamAccumulatorBase(max_text_bytes) {}
 

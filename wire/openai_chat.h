@@ -53,6 +53,13 @@ std::expected<std::optional<pricing::Usage>, WireError> ExtractOpenAiUsage(std::
 // stripping never drops content.
 bool IsUsageOnlyChunk(std::string_view data);
 
+// `event` (one SSE block, as sent) without the top-level `"usage":null`
+// member that OpenAI adds to every chunk once include_usage is asked for;
+// nullopt when it has none. Only that member's bytes go: the rest of the
+// block is unchanged. Strings are skipped, so text that mentions usage is
+// never touched.
+std::optional<std::string> WithoutNullUsage(std::string_view event);
+
 // Feeds on the SSE events of a chat.completion.chunk stream (also accepts the
 // legacy completions stream's choices[].text). Events after [DONE] are
 // ignored.

@@ -41,9 +41,10 @@ int64_t NanoOf(const rapidjson::Value& value, int scale) {
   return *nano;
 }
 
-// What the exporter computes for one reply: CostNanoUsd on the fake table.
+// What the exporter computes for one reply: CostNanoUsd on the fake table
+// (`input` is every prompt token, cache reads and writes included).
 int64_t ExpectedCost(std::string_view model, int64_t input, int64_t cached, int64_t output,
-                     int64_t skew = kUnitSkew) {
+                     int64_t skew = kUnitSkew, int64_t write_5m = 0, int64_t write_1h = 0) {
   static const pricing::PriceBook book = [] {
     auto loaded = pricing::LoadPriceBook({kPricesFile}, "");
     BOOST_REQUIRE(loaded);
@@ -51,16 +52,21 @@ int64_t ExpectedCost(std::string_view model, int64_t input, int64_t cached, int6
   }();
   const pricing::PriceRow* row = book.Find("fake", model, std::chrono::system_clock::now());
   BOOST_REQUIRE(row != nullptr);
-  return ApplySkew(pricing::CostNanoUsd(
-                       *row, {.input = input - cached, .cached_input = cached, .output = output}),
+  return ApplySkew(pricing::CostNanoUsd(*row, {.input = input - cached - write_5m - write_1h,
+                                               .cached_input = cached,
+                                               .cache_write_5m = write_5m,
+                                               .cache_write_1h = write_1h,
+                                               .output = output}),
                    skew);
 }
 
 struct Served {
   int64_t requests = 0;
-  int64_t input = 0;
+  int64_t input = 0;  // cache reads and writes included
   int64_t cached = 0;
   int64_t output = 0;
+  int64_t write_5m = 0;
+  int64_t write_1h = 0;
   int64_t cost = 0;
 };
 
@@ -68,13 +74,15 @@ struct Served {
 std::map<std::string, Served> ServeSampleTraffic(const FakeVendorProcess& vendor) {
   std::map<std::string, Served> served;
   auto add = [&](const std::string& model, int64_t input, int64_t cached, int64_t output,
-                 bool priced = true) {
+                 bool priced = true, int64_t write_5m = 0, int64_t write_1h = 0) {
     Served& s = served[model];
     ++s.requests;
     s.input += input;
     s.cached += cached;
     s.output += output;
-    if (priced) s.cost += ExpectedCost(model, input, cached, output);
+    s.write_5m += write_5m;
+    s.write_1h += write_1h;
+    if (priced) s.cost += ExpectedCost(model, input, cached, output, kUnitSkew, write_5m, write_1h);
   };
   BOOST_REQUIRE(Post(vendor, "/v1/chat/completions",
                      OpenAiBody("ping", 3, false, false, "fake-gpt"), kApiAuth)
@@ -93,6 +101,23 @@ std::map<std::string, Served> ServeSampleTraffic(const FakeVendorProcess& vendor
                      AnthropicBody("[cached] hello there", 2, true, "fake-claude"), kApiAuth)
                     .status == 200);
   add("fake-claude", InputTokensFor(20, 1), InputTokensFor(20, 1) / 2, 2);
+  // Cache writes: billed at their prices on Anthropic; on OpenAI the markers are plain text.
+  const std::string writes = "[cache-write][cache-write-1h] a prompt worth caching";
+  const int64_t writes_input = InputTokensFor(static_cast<int64_t>(writes.size()), 1);
+  BOOST_REQUIRE(
+      Post(vendor, "/v1/messages", AnthropicBody(writes, 3, false, "fake-claude"), kApiAuth)
+          .status == 200);
+  add("fake-claude", writes_input, 0, 3, true, writes_input / 4, writes_input / 4);
+  BOOST_REQUIRE(Post(vendor, "/v1/messages",
+                     AnthropicBody("[cached][cache-write] streamed", 1, true, "fake-claude"),
+                     kApiAuth)
+                    .status == 200);
+  add("fake-claude", InputTokensFor(30, 1), InputTokensFor(30, 1) / 2, 1, true,
+      InputTokensFor(30, 1) / 4, 0);
+  BOOST_REQUIRE(Post(vendor, "/v1/chat/completions",
+                     OpenAiBody(writes, 3, false, false, "fake-gpt"), kApiAuth)
+                    .status == 200);
+  add("fake-gpt", writes_input, 0, 3);
   BOOST_REQUIRE(Post(vendor, "/v1/chat/completions", OpenAiBody("ping"), kApiAuth).status == 200);
   add("gpt-4o-mini", kPingInputTokens, 0, 8, /*priced=*/false);
   // Failed replies are not billed.
@@ -214,9 +239,10 @@ BOOST_AUTO_TEST_CASE(openai_org_usage_and_costs_sum_to_what_was_served) {
     }
   }
   const std::set<std::string> expected_items = {
-      "fake-claude, input", "fake-claude, cached input", "fake-claude, output",
-      "fake-gpt, input",    "fake-gpt, cached input",    "fake-gpt, output",
-      "gpt-4o-mini, input", "gpt-4o-mini, output"};
+      "fake-claude, input",          "fake-claude, cached input", "fake-claude, cache write 5m",
+      "fake-claude, cache write 1h", "fake-claude, output",       "fake-gpt, input",
+      "fake-gpt, cached input",      "fake-gpt, output",          "gpt-4o-mini, input",
+      "gpt-4o-mini, output"};
   BOOST_TEST(line_items == expected_items, boost::test_tools::per_element());
   for (const auto& [model, s] : served) BOOST_TEST(cost[model] == s.cost, model);
 
@@ -239,6 +265,17 @@ BOOST_AUTO_TEST_CASE(openai_org_usage_and_costs_sum_to_what_was_served) {
   const auto stats = Stats(*vendor);
   BOOST_TEST(stats["totals"]["cost_nano_usd"].GetInt64() == TotalCost(served));
   BOOST_TEST(stats["models"]["fake-gpt"]["cost_nano_usd"].GetInt64() == served.at("fake-gpt").cost);
+  for (const auto& [model, s] : served) {
+    BOOST_TEST_CONTEXT(model) {
+      const auto& counters = stats["models"][model.c_str()];
+      BOOST_TEST(counters["cost_nano_usd"].GetInt64() == s.cost);
+      BOOST_TEST(counters["input_tokens"].GetInt64() == s.input);
+      BOOST_TEST(counters["cache_write_5m_tokens"].GetInt64() == s.write_5m);
+      BOOST_TEST(counters["cache_write_1h_tokens"].GetInt64() == s.write_1h);
+    }
+  }
+  BOOST_TEST(served.at("fake-claude").write_1h > 0);
+  BOOST_TEST(served.at("fake-gpt").write_5m == 0);
   BOOST_TEST(stats["models"]["gpt-4o-mini"]["unpriced_requests"].GetInt64() == 1);
   BOOST_TEST(stats["routes"]["/v1/organization/costs"]["served"].GetInt64() >= 2);
 }
@@ -270,6 +307,8 @@ BOOST_AUTO_TEST_CASE(anthropic_usage_and_cost_reports_sum_to_what_was_served) {
                  IntOf(result["cache_creation"]["ephemeral_5m_input_tokens"]) +
                  IntOf(result["cache_creation"]["ephemeral_1h_input_tokens"]);
       r.cached += IntOf(result["cache_read_input_tokens"]);
+      r.write_5m += IntOf(result["cache_creation"]["ephemeral_5m_input_tokens"]);
+      r.write_1h += IntOf(result["cache_creation"]["ephemeral_1h_input_tokens"]);
       r.output += IntOf(result["output_tokens"]);
       BOOST_TEST(result["workspace_id"].IsNull());
     }
@@ -279,6 +318,8 @@ BOOST_AUTO_TEST_CASE(anthropic_usage_and_cost_reports_sum_to_what_was_served) {
   for (const auto& [model, s] : served) {
     BOOST_TEST(reported[model].input == s.input, model);
     BOOST_TEST(reported[model].cached == s.cached, model);
+    BOOST_TEST(reported[model].write_5m == s.write_5m, model);
+    BOOST_TEST(reported[model].write_1h == s.write_1h, model);
     BOOST_TEST(reported[model].output == s.output, model);
   }
 
@@ -298,6 +339,8 @@ BOOST_AUTO_TEST_CASE(anthropic_usage_and_cost_reports_sum_to_what_was_served) {
     }
   }
   const std::set<std::string> expected_types = {"uncached_input_tokens", "cache_read_input_tokens",
+                                                "cache_creation.ephemeral_5m_input_tokens",
+                                                "cache_creation.ephemeral_1h_input_tokens",
                                                 "output_tokens"};
   BOOST_TEST(token_types == expected_types, boost::test_tools::per_element());
   for (const auto& [model, s] : served) BOOST_TEST(cost[model] == s.cost, model);

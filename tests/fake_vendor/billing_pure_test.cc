@@ -139,29 +139,62 @@ BOOST_AUTO_TEST_CASE(split_parts_add_up_to_the_total) {
   const VendorPrices tinier{.input = 20'000, .output = 20'000};
   BOOST_TEST((SplitCost(tinier, {.input = 10, .output = 10}, ten, 0) == CostSplit{0, 0, 0}));
 
+  // Cache writes are parts of their own.
+  const VendorPrices claude{.input = 1'000'000'000,
+                            .cached_input = 100'000'000,
+                            .output = 2'000'000'000,
+                            .cache_write_5m = 1'250'000'000,
+                            .cache_write_1h = 2'000'000'000};
+  const RequestTokens writes{
+      .input = 18, .cached_input = 10, .output = 5, .cache_write_5m = 8, .cache_write_1h = 4};
+  BOOST_TEST(RequestCostNanoUsd(claude, writes) == 47'000);
+  BOOST_TEST((SplitCost(claude, writes, kUnitSkew, 47'000) ==
+              CostSplit{18'000, 1'000, 10'000, 10'000, 8'000}));
+  // Ties go to the later kind in a reply's order: the 1h write before the 5m one.
+  const VendorPrices half_writes{.cache_write_5m = 500'000, .cache_write_1h = 500'000};
+  BOOST_TEST((SplitCost(half_writes, {.cache_write_5m = 1, .cache_write_1h = 1}, kUnitSkew, 1) ==
+              CostSplit{0, 0, 0, 0, 1}));
+
   // The property, over many requests: split exactly, and priced as the
   // exporter prices them (its CostNanoUsd, a different implementation).
-  const VendorPrices prices{.input = 1'234'567, .cached_input = 123'457, .output = 9'876'543};
+  const VendorPrices prices{.input = 1'234'567,
+                            .cached_input = 123'457,
+                            .output = 9'876'543,
+                            .cache_write_5m = 1'543'209,
+                            .cache_write_1h = 2'469'135};
   pricing::PriceRow row;
-  row.prices = {
-      .input = prices.input, .cached_input = prices.cached_input, .output = prices.output};
+  row.prices = {.input = prices.input,
+                .cached_input = prices.cached_input,
+                .cache_write_5m = prices.cache_write_5m,
+                .cache_write_1h = prices.cache_write_1h,
+                .output = prices.output,
+                .reasoning = prices.output};
   uint64_t state = 42;
   auto next = [&](uint64_t bound) {
     state = state * 6364136223846793005u + 1442695040888963407u;
     return static_cast<int64_t>((state >> 33) % bound);
   };
   for (int i = 0; i < 2000; ++i) {
-    const RequestTokens random{
-        .input = next(5000), .cached_input = next(3000), .output = next(2000)};
+    // Every other request writes to the caches.
+    const bool write = i % 2 == 1;
+    const RequestTokens random{.input = next(5000),
+                               .cached_input = next(3000),
+                               .output = next(2000),
+                               .cache_write_5m = write ? next(4000) : 0,
+                               .cache_write_1h = write ? next(4000) : 0};
     const int64_t cost = RequestCostNanoUsd(prices, random);
     BOOST_TEST_REQUIRE(cost == pricing::CostNanoUsd(row, {.input = random.input,
                                                           .cached_input = random.cached_input,
+                                                          .cache_write_5m = random.cache_write_5m,
+                                                          .cache_write_1h = random.cache_write_1h,
                                                           .output = random.output}));
     const int64_t factor = next(3 * kUnitSkew);
     const int64_t total = ApplySkew(cost, factor);
     const CostSplit split = SplitCost(prices, random, factor, total);
     BOOST_TEST_REQUIRE(split.Total() == total);
-    BOOST_TEST_REQUIRE((split.input >= 0 && split.cached_input >= 0 && split.output >= 0));
+    BOOST_TEST_REQUIRE((split.input >= 0 && split.cached_input >= 0 && split.output >= 0 &&
+                        split.cache_write_5m >= 0 && split.cache_write_1h >= 0));
+    if (!write) BOOST_TEST_REQUIRE(split.cache_write_5m + split.cache_write_1h == 0);
   }
 }
 
@@ -172,51 +205,16 @@ BOOST_AUTO_TEST_CASE(long_context_tier_applies_to_the_split_too) {
   entry.long_context = {.input = 3'000'000'000, .output = 4'000'000'000};
   BOOST_TEST(PricesFor(entry, {.input = 10}).input == 1'000'000'000);
   BOOST_TEST(PricesFor(entry, {.input = 6, .cached_input = 5}).input == 3'000'000'000);
+  // Cache writes are context too, as for the exporter.
+  BOOST_TEST(PricesFor(entry, {.input = 6, .cache_write_5m = 5}).input == 3'000'000'000);
+  BOOST_TEST(PricesFor(entry, {.input = 6, .cache_write_1h = 5}).input == 3'000'000'000);
+  BOOST_TEST(PricesFor(entry, {.input = 5, .cache_write_5m = 3, .cache_write_1h = 2}).input ==
+             1'000'000'000);
   const RequestTokens usage{.input = 11, .output = 1};
   const int64_t total = RequestCostNanoUsd(PricesFor(entry, usage), usage);
   BOOST_TEST(total == 37'000);
   BOOST_TEST(
       (SplitCost(PricesFor(entry, usage), usage, kUnitSkew, total) == CostSplit{33'000, 0, 4'000}));
-}
-
-// Two readers of the shipped price files, written apart: the fake vendor's
-// and the exporter's must agree on every row they both read.
-BOOST_AUTO_TEST_CASE(own_price_list_agrees_with_the_exporters_on_the_shipped_files) {
-  for (const char* file : {"/pricing/prices.toml", "/pricing/fake_prices.toml"}) {
-    const std::string path = std::string(LLM_EXPORTER_SOURCE_DIR) + file;
-    auto own = PriceList::Load(path);
-    BOOST_REQUIRE_MESSAGE(own, own.error());
-    auto project = pricing::LoadPriceBook({path}, "");
-    BOOST_REQUIRE(project);
-    BOOST_TEST(own->entries.size() == project->rows().size());
-    for (const PriceEntry& e : own->entries) {
-      BOOST_TEST_CONTEXT(e.table << "/" << e.model) {
-        const auto at = system_clock::time_point(e.effective_from);
-        const PriceEntry* found = own->Find(e.table, e.model, e.effective_from);
-        BOOST_TEST(found == &e);
-        // A dated snapshot of the name finds the same prices on both sides.
-        for (const std::string& dated : {e.model + "-2025-04-14", e.model + "-20250929"}) {
-          const PriceEntry* own_dated = own->Find(e.table, dated, e.effective_from);
-          const pricing::PriceRow* project_dated = project->Find(e.table, dated, at);
-          BOOST_TEST((own_dated != nullptr) == (project_dated != nullptr), dated);
-          if (own_dated && project_dated) {
-            BOOST_TEST(own_dated->prices.input == project_dated->prices.input, dated);
-          }
-        }
-        const pricing::PriceRow* row = project->Find(e.table, e.model, at);
-        BOOST_REQUIRE(row != nullptr);
-        BOOST_TEST(row->prices.input == e.prices.input);
-        BOOST_TEST(row->prices.cached_input == e.prices.cached_input);
-        BOOST_TEST(row->prices.output == e.prices.output);
-        BOOST_TEST(row->long_context.has_value() == e.long_context_threshold.has_value());
-        if (row->long_context && e.long_context_threshold) {
-          BOOST_TEST(row->long_context->threshold == *e.long_context_threshold);
-          BOOST_TEST(row->long_context->prices.input == e.long_context.input);
-          BOOST_TEST(row->long_context->prices.output == e.long_context.output);
-        }
-      }
-    }
-  }
 }
 
 BOOST_AUTO_TEST_CASE(prices_served_replies_from_the_fake_table) {
@@ -241,6 +239,24 @@ BOOST_AUTO_TEST_CASE(prices_served_replies_from_the_fake_table) {
   const auto claude_cost = pricer.Price("fake-claude", Tokens(1, 5, 0, 5), at);
   BOOST_REQUIRE(claude_cost);
   BOOST_TEST(claude_cost->Total() == 22'500);  // (5 * 1000 + 5 * 2000) * 1.5
+
+  // Cache writes at their own prices: 18 uncached, 10 read, 8 + 4 written.
+  TokenCounters writes = Tokens(1, 40, 10, 5);
+  writes.cache_write_5m_tokens = 8;
+  writes.cache_write_1h_tokens = 4;
+  const auto write_cost = pricer.Price("fake-claude", writes, at);
+  BOOST_REQUIRE(write_cost);
+  // (18 * 1000 + 10 * 100 + 8 * 1250 + 4 * 2000 + 5 * 2000) * 1.5
+  BOOST_TEST((*write_cost == CostSplit{27'000, 1'500, 15'000, 15'000, 12'000}));
+  const pricing::PriceRow* claude_row = project->Find("fake", "fake-claude", at);
+  BOOST_REQUIRE(claude_row);
+  BOOST_TEST(write_cost->Total() ==
+             ApplySkew(pricing::CostNanoUsd(*claude_row, {.input = 18,
+                                                          .cached_input = 10,
+                                                          .cache_write_5m = 8,
+                                                          .cache_write_1h = 4,
+                                                          .output = 5}),
+                       1'500'000'000));
 
   BOOST_TEST(!pricer.Price("gpt-4o-mini", gpt, at).has_value());
   BOOST_TEST(!pricer.Price("fake-gpt", gpt, sys_days(std::chrono::year(2024) / 1 / 1)));
@@ -625,6 +641,99 @@ BOOST_AUTO_TEST_CASE(anthropic_cost_report_in_cent_strings) {
   BOOST_TEST(only[0]["description"].IsNull());
   BOOST_TEST(only[0]["token_type"].IsNull());
   BOOST_TEST(only[0]["model"].IsNull());
+}
+
+// June 6: c wrote to both caches (and read one), h only to the 1-hour cache.
+DayCounters CacheWriteDays() {
+  DayCounters days;
+  TokenCounters c = Tokens(2, 80, 20, 10, {36'000, 2'000, 20'000, 20'000, 16'000});
+  c.cache_write_5m_tokens = 16;
+  c.cache_write_1h_tokens = 8;
+  TokenCounters h = Tokens(1, 12, 0, 1, {10'000, 0, 2'000, 0, 4'000});
+  h.cache_write_1h_tokens = 2;
+  days["2025-06-06"]["c"] = c;
+  days["2025-06-06"]["h"] = h;
+  return days;
+}
+
+rapidjson::Document OneDayReport(BillingReport report, const std::string& query) {
+  auto parsed = ParseReportQuery(report, Query(query), kNow);
+  BOOST_REQUIRE_MESSAGE(parsed, parsed.error());
+  return ParseExact(RenderReport(*parsed, CacheWriteDays(), 7));
+}
+
+BOOST_AUTO_TEST_CASE(cache_writes_in_usage_reports) {
+  const auto anthropic = OneDayReport(
+      BillingReport::kAnthropicUsage,
+      "starting_at=2025-06-06T00:00:00Z&ending_at=2025-06-07T00:00:00Z&group_by[]=model");
+  const auto& results = anthropic["data"][0]["results"];
+  BOOST_TEST_REQUIRE(results.Size() == 2u);
+  BOOST_TEST(Integer(results[0]["uncached_input_tokens"]) == 36);  // 80 - 20 - 16 - 8
+  BOOST_TEST(Integer(results[0]["cache_read_input_tokens"]) == 20);
+  BOOST_TEST(Integer(results[0]["cache_creation"]["ephemeral_5m_input_tokens"]) == 16);
+  BOOST_TEST(Integer(results[0]["cache_creation"]["ephemeral_1h_input_tokens"]) == 8);
+  BOOST_TEST(Integer(results[1]["uncached_input_tokens"]) == 10);
+  BOOST_TEST(Integer(results[1]["cache_creation"]["ephemeral_5m_input_tokens"]) == 0);
+  BOOST_TEST(Integer(results[1]["cache_creation"]["ephemeral_1h_input_tokens"]) == 2);
+  const auto ungrouped =
+      OneDayReport(BillingReport::kAnthropicUsage,
+                   "starting_at=2025-06-06T00:00:00Z&ending_at=2025-06-07T00:00:00Z");
+  const auto& sum = ungrouped["data"][0]["results"][0];
+  BOOST_TEST(Integer(sum["uncached_input_tokens"]) == 46);
+  BOOST_TEST(Integer(sum["cache_creation"]["ephemeral_1h_input_tokens"]) == 10);
+
+  // OpenAI's usage has no cache writes: they are in input_tokens.
+  const auto openai = OneDayReport(BillingReport::kOpenAiUsage,
+                                   "start_time=" + std::to_string(Unix(kJune6)) +
+                                       "&end_time=" + std::to_string(Unix(kJune6 + 24h)));
+  BOOST_TEST(Integer(openai["data"][0]["results"][0]["input_tokens"]) == 92);
+  BOOST_TEST(Integer(openai["data"][0]["results"][0]["input_cached_tokens"]) == 20);
+}
+
+BOOST_AUTO_TEST_CASE(cache_writes_in_cost_reports) {
+  const auto anthropic = OneDayReport(
+      BillingReport::kAnthropicCosts,
+      "starting_at=2025-06-06T00:00:00Z&ending_at=2025-06-07T00:00:00Z&group_by[]=description");
+  const auto& results = anthropic["data"][0]["results"];
+  const std::vector<std::tuple<std::string, std::string, std::string>> expected = {
+      {"c Usage - Input Tokens", "uncached_input_tokens", "0.0036"},
+      {"c Usage - Input Tokens, Cache Read", "cache_read_input_tokens", "0.0002"},
+      {"c Usage - Input Tokens, Cache Write 5m", "cache_creation.ephemeral_5m_input_tokens",
+       "0.002"},
+      {"c Usage - Input Tokens, Cache Write 1h", "cache_creation.ephemeral_1h_input_tokens",
+       "0.0016"},
+      {"c Usage - Output Tokens", "output_tokens", "0.002"},
+      {"h Usage - Input Tokens", "uncached_input_tokens", "0.001"},
+      {"h Usage - Input Tokens, Cache Write 1h", "cache_creation.ephemeral_1h_input_tokens",
+       "0.0004"},
+      {"h Usage - Output Tokens", "output_tokens", "0.0002"}};
+  BOOST_TEST_REQUIRE(results.Size() == expected.size());
+  for (size_t i = 0; i < expected.size(); ++i) {
+    const auto& [description, token_type, cents] = expected[i];
+    BOOST_TEST(Text(results[i]["description"]) == description);
+    BOOST_TEST(Text(results[i]["token_type"]) == token_type);
+    BOOST_TEST(Text(results[i]["amount"]) == cents);
+    BOOST_TEST(Text(results[i]["cost_type"]) == "tokens");
+  }
+  const auto total =
+      OneDayReport(BillingReport::kAnthropicCosts,
+                   "starting_at=2025-06-06T00:00:00Z&ending_at=2025-06-07T00:00:00Z");
+  BOOST_TEST(Text(total["data"][0]["results"][0]["amount"]) == "0.011");
+
+  const auto openai =
+      OneDayReport(BillingReport::kOpenAiCosts,
+                   "start_time=" + std::to_string(Unix(kJune6)) +
+                       "&end_time=" + std::to_string(Unix(kJune6 + 24h)) + "&group_by[]=line_item");
+  const std::vector<std::pair<std::string, int64_t>> items = {
+      {"c, input", 36'000},          {"c, cached input", 2'000}, {"c, cache write 5m", 20'000},
+      {"c, cache write 1h", 16'000}, {"c, output", 20'000},      {"h, input", 10'000},
+      {"h, cache write 1h", 4'000},  {"h, output", 2'000}};
+  const auto& lines = openai["data"][0]["results"];
+  BOOST_TEST_REQUIRE(lines.Size() == items.size());
+  for (size_t i = 0; i < items.size(); ++i) {
+    BOOST_TEST(Text(lines[i]["line_item"]) == items[i].first);
+    BOOST_TEST(Nano(lines[i]["amount"]["value"], 9) == items[i].second);
+  }
 }
 
 BOOST_AUTO_TEST_CASE(a_range_in_the_future_has_no_buckets) {

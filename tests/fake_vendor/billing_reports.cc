@@ -169,11 +169,13 @@ void OpenAiCostResult(JsonWriter& w, int64_t nano_usd, std::optional<std::string
 void AnthropicUsageResult(JsonWriter& w, const ReportQuery& query, const TokenCounters& counters,
                           std::string_view model, bool by_model) {
   w.StartObject();
-  KeyInt(w, "uncached_input_tokens", counters.input_tokens - counters.cached_input_tokens);
+  KeyInt(w, "uncached_input_tokens",
+         counters.input_tokens - counters.cached_input_tokens - counters.cache_write_5m_tokens -
+             counters.cache_write_1h_tokens);
   Key(w, "cache_creation");
   w.StartObject();
-  KeyInt(w, "ephemeral_1h_input_tokens", 0);
-  KeyInt(w, "ephemeral_5m_input_tokens", 0);
+  KeyInt(w, "ephemeral_1h_input_tokens", counters.cache_write_1h_tokens);
+  KeyInt(w, "ephemeral_5m_input_tokens", counters.cache_write_5m_tokens);
   w.EndObject();
   KeyInt(w, "cache_read_input_tokens", counters.cached_input_tokens);
   KeyInt(w, "output_tokens", counters.output_tokens);
@@ -199,15 +201,22 @@ struct TokenKind {
 constexpr TokenKind kInputKind{"input", "Input Tokens", "uncached_input_tokens"};
 constexpr TokenKind kCachedKind{"cached input", "Input Tokens, Cache Read",
                                 "cache_read_input_tokens"};
+constexpr TokenKind kWrite5mKind{"cache write 5m", "Input Tokens, Cache Write 5m",
+                                 "cache_creation.ephemeral_5m_input_tokens"};
+constexpr TokenKind kWrite1hKind{"cache write 1h", "Input Tokens, Cache Write 1h",
+                                 "cache_creation.ephemeral_1h_input_tokens"};
 constexpr TokenKind kOutputKind{"output", "Output Tokens", "output_tokens"};
 
-// The token kinds of one model's day, with their cost: cached input only where
-// there were cached tokens.
+// The token kinds of one model's day, with their cost: cached input and each
+// cache write only where there were such tokens.
 std::vector<std::pair<TokenKind, int64_t>> KindsOf(const TokenCounters& counters) {
   std::vector<std::pair<TokenKind, int64_t>> kinds = {{kInputKind, counters.cost.input}};
-  if (counters.cached_input_tokens > 0 || counters.cost.cached_input != 0) {
-    kinds.emplace_back(kCachedKind, counters.cost.cached_input);
-  }
+  auto add_if_used = [&](const TokenKind& kind, int64_t tokens, int64_t cost) {
+    if (tokens > 0 || cost != 0) kinds.emplace_back(kind, cost);
+  };
+  add_if_used(kCachedKind, counters.cached_input_tokens, counters.cost.cached_input);
+  add_if_used(kWrite5mKind, counters.cache_write_5m_tokens, counters.cost.cache_write_5m);
+  add_if_used(kWrite1hKind, counters.cache_write_1h_tokens, counters.cost.cache_write_1h);
   kinds.emplace_back(kOutputKind, counters.cost.output);
   return kinds;
 }

@@ -55,8 +55,8 @@ std::expected<ReportQuery, std::string> ParseReportQuery(BillingReport report,
 // One page: min(query.limit, page_size) day buckets from query.page_day on.
 // A day without usage is a bucket with "results": []. Grouped by model (usage)
 // or line item/description (costs) there is one result per model (per token
-// kind for costs, cached input only where there were cached tokens), sorted by
-// model; ungrouped, one result summing the day.
+// kind for costs: cached input and 5m / 1h cache writes only where there were
+// such tokens), sorted by model; ungrouped, one result summing the day.
 std::string RenderReport(const ReportQuery& query, const DayCounters& days, int64_t page_size);
 
 // Lifetime figures ("used" = cost of everything reported so far).

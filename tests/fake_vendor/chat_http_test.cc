@@ -58,6 +58,25 @@ BOOST_AUTO_TEST_CASE(cached_prefix_reports_cached_tokens_inside_prompt_tokens) {
   BOOST_TEST(doc["usage"]["prompt_tokens_details"]["cached_tokens"].GetInt64() == input / 2);
 }
 
+BOOST_AUTO_TEST_CASE(cache_write_markers_change_nothing) {
+  auto vendor = StartVendor();
+  const std::string text = "[cached][cache-write][cache-write-1h] a longer prompt";
+  const int64_t input = InputTokensFor(static_cast<int64_t>(text.size()), 1);
+  const HttpResult plain = Post(*vendor, "/v1/chat/completions", OpenAiBody(text, 1));
+  const HttpResult stream = Post(*vendor, "/v1/chat/completions", OpenAiBody(text, 1, true, true));
+  const auto events = ParseSse(stream.pieces);
+  BOOST_TEST_REQUIRE(events.size() == 4u);  // role, 1 token, usage, [DONE]
+  for (const auto& doc : {Json(plain.body), Json(events[2].data)}) {
+    BOOST_TEST(doc["usage"]["prompt_tokens"].GetInt64() == input);
+    BOOST_TEST(doc["usage"]["prompt_tokens_details"]["cached_tokens"].GetInt64() == input / 2);
+    BOOST_TEST(!doc["usage"].HasMember("cache_creation_input_tokens"));
+  }
+  const auto stats = Stats(*vendor);
+  BOOST_TEST(stats["totals"]["input_tokens"].GetInt64() == 2 * input);
+  BOOST_TEST(stats["totals"]["cache_write_5m_tokens"].GetInt64() == 0);
+  BOOST_TEST(stats["totals"]["cache_write_1h_tokens"].GetInt64() == 0);
+}
+
 BOOST_AUTO_TEST_CASE(stream_without_include_usage) {
   auto vendor = StartVendor();
   const HttpResult result = Post(*vendor, "/v1/chat/completions", OpenAiBody("ping", 4, true));
@@ -138,6 +157,58 @@ BOOST_AUTO_TEST_CASE(plain_reply_with_cache_reads_outside_input_tokens) {
   BOOST_TEST(doc["usage"]["cache_read_input_tokens"].GetInt64() == input / 2);
   BOOST_TEST(doc["usage"]["cache_creation_input_tokens"].GetInt64() == 0);
   BOOST_TEST(doc["usage"]["output_tokens"].GetInt64() == 2);
+}
+
+// Anthropic's mapping: input_tokens leaves out cache reads and writes;
+// cache_creation_input_tokens is the total of the 5m / 1h breakdown.
+void CheckCacheUsage(const rapidjson::Value& usage, int64_t input, int64_t read, int64_t write_5m,
+                     int64_t write_1h) {
+  BOOST_TEST(usage["input_tokens"].GetInt64() == input - read - write_5m - write_1h);
+  BOOST_TEST(usage["cache_read_input_tokens"].GetInt64() == read);
+  BOOST_TEST(usage["cache_creation_input_tokens"].GetInt64() == write_5m + write_1h);
+  BOOST_TEST(usage["cache_creation"]["ephemeral_5m_input_tokens"].GetInt64() == write_5m);
+  BOOST_TEST(usage["cache_creation"]["ephemeral_1h_input_tokens"].GetInt64() == write_1h);
+}
+
+BOOST_AUTO_TEST_CASE(cache_writes_plain_and_streamed_and_counted) {
+  auto vendor = StartVendor({"--reply-tokens", "2"});
+  const std::string both = "[cached][cache-write] hello there, cache me";
+  const int64_t input = InputTokensFor(static_cast<int64_t>(both.size()), 1);
+  const HttpResult plain =
+      Post(*vendor, "/v1/messages", AnthropicBody(both, 16, false, "fake-claude"));
+  BOOST_TEST_REQUIRE(plain.status == 200);
+  CheckCacheUsage(Json(plain.body)["usage"], input, input / 2, input / 4, 0);
+
+  const std::string hour = "[cache-write-1h] a system prompt to keep for an hour";
+  const int64_t hour_input = InputTokensFor(static_cast<int64_t>(hour.size()), 1);
+  const HttpResult stream =
+      Post(*vendor, "/v1/messages", AnthropicBody(hour, 16, true, "fake-claude"));
+  BOOST_TEST_REQUIRE(stream.status == 200);
+  const auto events = ParseSse(stream.pieces);
+  BOOST_TEST_REQUIRE(events.size() == 8u);
+  BOOST_TEST(events[0].event == "message_start");
+  CheckCacheUsage(Json(events[0].data)["message"]["usage"], hour_input, 0, 0, hour_input / 4);
+  BOOST_TEST(events[6].event == "message_delta");
+  BOOST_TEST(Json(events[6].data)["usage"]["output_tokens"].GetInt64() == 2);
+
+  const auto stats = Stats(*vendor);
+  for (const rapidjson::Value* counters : {&stats["totals"], &stats["models"]["fake-claude"]}) {
+    BOOST_TEST((*counters)["requests"].GetInt64() == 2);
+    BOOST_TEST((*counters)["input_tokens"].GetInt64() == input + hour_input);
+    BOOST_TEST((*counters)["cached_input_tokens"].GetInt64() == input / 2);
+    BOOST_TEST((*counters)["cache_write_5m_tokens"].GetInt64() == input / 4);
+    BOOST_TEST((*counters)["cache_write_1h_tokens"].GetInt64() == hour_input / 4);
+    BOOST_TEST((*counters)["output_tokens"].GetInt64() == 4);
+  }
+  int64_t day_writes_5m = 0;
+  int64_t day_writes_1h = 0;
+  for (const auto& day : stats["days"].GetObject()) {
+    if (!day.value.HasMember("fake-claude")) continue;
+    day_writes_5m += day.value["fake-claude"]["cache_write_5m_tokens"].GetInt64();
+    day_writes_1h += day.value["fake-claude"]["cache_write_1h_tokens"].GetInt64();
+  }
+  BOOST_TEST(day_writes_5m == input / 4);
+  BOOST_TEST(day_writes_1h == hour_input / 4);
 }
 
 BOOST_AUTO_TEST_CASE(stream_event_order) {

@@ -4,15 +4,20 @@
 #include <rapidjson/error/en.h>
 
 #include <algorithm>
+#include <utility>
 
 namespace llm_exporter::fake_vendor {
 namespace {
 
 using rapidjson::Value;
 
+// The longest text the markers can take: each of them once.
+constexpr size_t kMarkersBytes =
+    kCachedMarker.size() + kCacheWriteMarker.size() + kCacheWrite1hMarker.size();
+
 struct MessageText {
   int64_t bytes = 0;
-  std::string first_text;  // enough of the text to test for kCachedMarker
+  std::string first_text;  // enough of the text to read the markers
 };
 
 // Text of a string content or of an array of parts/blocks with "type":"text".
@@ -22,7 +27,7 @@ std::expected<MessageText, std::string> ContentText(const Value& content, std::s
   if (content.IsString()) {
     text.bytes = content.GetStringLength();
     text.first_text.assign(content.GetString(),
-                           std::min<size_t>(content.GetStringLength(), kCachedMarker.size()));
+                           std::min<size_t>(content.GetStringLength(), kMarkersBytes));
     return text;
   }
   if (!content.IsArray()) {
@@ -44,9 +49,9 @@ std::expected<MessageText, std::string> ContentText(const Value& content, std::s
       return std::unexpected(std::string(where) + ": a text part needs a string \"text\"");
     }
     text.bytes += part_text->value.GetStringLength();
-    if (text.first_text.size() < kCachedMarker.size()) {
+    if (text.first_text.size() < kMarkersBytes) {
       const size_t take = std::min<size_t>(part_text->value.GetStringLength(),
-                                           kCachedMarker.size() - text.first_text.size());
+                                           kMarkersBytes - text.first_text.size());
       text.first_text.append(part_text->value.GetString(), take);
     }
   }
@@ -71,6 +76,26 @@ std::expected<bool, std::string> OptionalBool(const Value& object, const char* n
 }
 
 }  // namespace
+
+PromptMarkers ReadPromptMarkers(std::string_view text) {
+  PromptMarkers markers;
+  const std::pair<std::string_view, bool*> known[] = {
+      {kCachedMarker, &markers.cached},
+      {kCacheWriteMarker, &markers.cache_write_5m},
+      {kCacheWrite1hMarker, &markers.cache_write_1h}};
+  bool more = true;
+  while (more) {
+    more = false;
+    for (const auto& [marker, seen] : known) {
+      if (!*seen && text.starts_with(marker)) {
+        *seen = true;
+        text.remove_prefix(marker.size());
+        more = true;
+      }
+    }
+  }
+  return markers;
+}
 
 int64_t InputTokensFor(int64_t content_bytes, int64_t messages) {
   return (content_bytes + 3) / 4 + 4 * messages;
@@ -105,7 +130,7 @@ std::expected<ChatRequest, std::string> ParseChatRequest(std::string_view body, 
   }
   int64_t content_bytes = 0;
   int64_t message_count = 0;
-  bool cached = false;
+  PromptMarkers markers;
   for (const Value& message : messages->value.GetArray()) {
     const std::string where = "messages[" + std::to_string(message_count) + "]";
     if (!message.IsObject()) return std::unexpected(where + " must be an object");
@@ -120,7 +145,7 @@ std::expected<ChatRequest, std::string> ParseChatRequest(std::string_view body, 
       auto text = ContentText(content->value, where);
       if (!text) return std::unexpected(text.error());
       content_bytes += text->bytes;
-      if (message_count == 0) cached = text->first_text == kCachedMarker;
+      if (message_count == 0) markers = ReadPromptMarkers(text->first_text);
     }
     ++message_count;
   }
@@ -161,7 +186,12 @@ std::expected<ChatRequest, std::string> ParseChatRequest(std::string_view body, 
   }
 
   request.input_tokens = InputTokensFor(content_bytes, message_count);
-  request.cached_input_tokens = cached ? request.input_tokens / 2 : 0;
+  request.cached_input_tokens = markers.cached ? request.input_tokens / 2 : 0;
+  // OpenAI reports no cache writes: there the write markers are plain text.
+  if (dialect == Dialect::kAnthropic) {
+    request.cache_write_5m_tokens = markers.cache_write_5m ? request.input_tokens / 4 : 0;
+    request.cache_write_1h_tokens = markers.cache_write_1h ? request.input_tokens / 4 : 0;
+  }
   return request;
 }
 

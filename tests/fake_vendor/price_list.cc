@@ -87,8 +87,29 @@ int64_t* PriceField(PriceEntry& entry, std::string_view key) {
   }
   if (key == "input") return &tier->input;
   if (key == "cached_input") return &tier->cached_input;
+  if (key == "cache_write") return &tier->cache_write_5m;
+  if (key == "cache_write_1h") return &tier->cache_write_1h;
   if (key == "output") return &tier->output;
   return nullptr;
+}
+
+// Which optional prices of one tier the file gave; absent ones take defaults.
+struct Given {
+  bool cached_input = false, cache_write = false, cache_write_1h = false;
+};
+
+void Note(Given& given, std::string_view key) {
+  if (key == "cached_input") given.cached_input = true;
+  if (key == "cache_write") given.cache_write = true;
+  if (key == "cache_write_1h") given.cache_write_1h = true;
+}
+
+// cached_input and cache_write default to input; cache_write_1h to the
+// (resolved) cache_write.
+void ApplyDefaults(VendorPrices& tier, const Given& given) {
+  if (!given.cached_input) tier.cached_input = tier.input;
+  if (!given.cache_write) tier.cache_write_5m = tier.input;
+  if (!given.cache_write_1h) tier.cache_write_1h = tier.cache_write_5m;
 }
 
 bool IsGlob(std::string_view model) { return model.find_first_of("*?") != std::string_view::npos; }
@@ -100,9 +121,8 @@ std::expected<PriceList, std::string> PriceList::Load(const std::string& path) {
   if (!file) return std::unexpected("cannot read " + path);
   PriceList list;
   PriceEntry* entry = nullptr;
-  // Per entry: whether cached_input (and its long-context twin) were given;
-  // absent, they default to the input price (as the exporter documents).
-  std::vector<std::pair<bool, bool>> cached_given;
+  // Per entry, the optional prices given in its base and long-context tiers.
+  std::vector<std::pair<Given, Given>> given;
   std::string raw;
   int number = 0;
   while (std::getline(file, raw)) {
@@ -112,7 +132,7 @@ std::expected<PriceList, std::string> PriceList::Load(const std::string& path) {
     if (line.empty()) continue;
     if (line == "[[price]]") {
       entry = &list.entries.emplace_back();
-      cached_given.emplace_back(false, false);
+      given.emplace_back();
       continue;
     }
     const size_t equals = line.find('=');
@@ -141,15 +161,18 @@ std::expected<PriceList, std::string> PriceList::Load(const std::string& path) {
       auto nano = NanoPerMillion(value);
       ok = nano.has_value();
       *field = nano.value_or(0);
-      if (key == "cached_input") cached_given.back().first = true;
-      if (key == "long_context_cached_input") cached_given.back().second = true;
+      if (key.starts_with("long_context_")) {
+        Note(given.back().second, key.substr(std::string_view("long_context_").size()));
+      } else {
+        Note(given.back().first, key);
+      }
     }
     if (!ok) return std::unexpected(where + "bad value for " + std::string(key));
   }
   for (size_t i = 0; i < list.entries.size(); ++i) {
     PriceEntry& e = list.entries[i];
-    if (!cached_given[i].first) e.prices.cached_input = e.prices.input;
-    if (!cached_given[i].second) e.long_context.cached_input = e.long_context.input;
+    ApplyDefaults(e.prices, given[i].first);
+    ApplyDefaults(e.long_context, given[i].second);
     if (e.table.empty() || e.model.empty()) {
       return std::unexpected(path + ": a [[price]] without table or model");
     }
@@ -214,7 +237,8 @@ const PriceEntry* PriceList::Find(std::string_view table, std::string_view model
 }
 
 const VendorPrices& PricesFor(const PriceEntry& entry, const RequestTokens& tokens) {
-  const __int128 context = __int128{tokens.input} + tokens.cached_input;
+  const __int128 context =
+      __int128{tokens.input} + tokens.cached_input + tokens.cache_write_5m + tokens.cache_write_1h;
   if (entry.long_context_threshold && context > *entry.long_context_threshold) {
     return entry.long_context;
   }
@@ -223,6 +247,8 @@ const VendorPrices& PricesFor(const PriceEntry& entry, const RequestTokens& toke
 
 int64_t RequestCostNanoUsd(const VendorPrices& p, const RequestTokens& t) {
   const __int128 exact = __int128{t.input} * p.input + __int128{t.cached_input} * p.cached_input +
+                         __int128{t.cache_write_5m} * p.cache_write_5m +
+                         __int128{t.cache_write_1h} * p.cache_write_1h +
                          __int128{t.output} * p.output;
   __int128 cost = exact / 1'000'000;
   const __int128 rest = exact % 1'000'000;

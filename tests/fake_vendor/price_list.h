@@ -7,10 +7,12 @@
 //
 // It understands what the shipped price files use: [[price]] tables with
 // table, model (with '*' and '?' globs), effective_from (YYYY-MM-DD), input,
-// cached_input, output and the long_context_threshold / long_context_* tier,
-// as decimal USD per million tokens (cached_input defaults to input, as the
-// exporter documents); other keys are read and ignored (the fake vendor serves
-// no cache writes or separate reasoning tokens).
+// cached_input, cache_write (5-minute writes), cache_write_1h, output and the
+// long_context_threshold / long_context_* tier, as decimal USD per million
+// tokens. Defaults, as the exporter documents (pricing/price_file.h), within
+// each tier: cached_input and cache_write default to input, cache_write_1h to
+// cache_write (so to input when neither is given). Other keys are read and
+// ignored (the fake vendor serves no separate reasoning tokens).
 
 #include <chrono>
 #include <cstdint>
@@ -25,11 +27,14 @@ namespace llm_exporter::fake_vendor {
 // Nano-USD per million tokens.
 struct VendorPrices {
   int64_t input = 0, cached_input = 0, output = 0;
+  int64_t cache_write_5m = 0, cache_write_1h = 0;
 };
 
-// One request's tokens as the vendor bills them (input without cached reads).
+// One request's tokens as the vendor bills them: the kinds do not overlap
+// (input without cached reads and cache writes).
 struct RequestTokens {
   int64_t input = 0, cached_input = 0, output = 0;
+  int64_t cache_write_5m = 0, cache_write_1h = 0;
 };
 
 struct PriceEntry {
@@ -60,8 +65,8 @@ class PriceList {
                              std::chrono::sys_days day) const;
 };
 
-// The prices for this request: the long-context tier when its context (input
-// and cached input) exceeds the threshold.
+// The prices for this request: the long-context tier when its context (input,
+// cached input and cache writes) exceeds the threshold.
 const VendorPrices& PricesFor(const PriceEntry& entry, const RequestTokens& tokens);
 // Sum of tokens times price, divided by a million, rounded half to even.
 int64_t RequestCostNanoUsd(const VendorPrices& prices, const RequestTokens& tokens);

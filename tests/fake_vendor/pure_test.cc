@@ -105,6 +105,65 @@ BOOST_AUTO_TEST_CASE(cached_marker_reports_half_the_input) {
   BOOST_TEST(parts->cached_input_tokens == parts->input_tokens / 2);
 }
 
+BOOST_AUTO_TEST_CASE(markers_combine_in_any_order_each_once) {
+  const auto read = [](std::string_view text) {
+    const PromptMarkers m = ReadPromptMarkers(text);
+    return std::string(m.cached ? "c" : "") + (m.cache_write_5m ? "5" : "") +
+           (m.cache_write_1h ? "1" : "");
+  };
+  BOOST_TEST(read("[cached] x") == "c");
+  BOOST_TEST(read("[cache-write] x") == "5");
+  BOOST_TEST(read("[cache-write-1h]") == "1");
+  BOOST_TEST(read("[cached][cache-write] x") == "c5");
+  BOOST_TEST(read("[cache-write-1h][cached]x") == "c1");
+  BOOST_TEST(read("[cache-write][cache-write-1h][cached]") == "c51");
+  BOOST_TEST(read("[cached][cached][cache-write]") == "c");  // a repeat is text: reading stops
+  BOOST_TEST(read(" [cache-write]") == "");
+  BOOST_TEST(read("x[cached]") == "");
+  BOOST_TEST(read("[cache-write-2h]") == "");
+}
+
+BOOST_AUTO_TEST_CASE(cache_write_markers_write_a_quarter_of_the_input_on_anthropic_only) {
+  const std::string text = "[cached][cache-write] a prompt that is long enough";
+  const std::string anthropic_body = R"({"model":"c","max_tokens":1,"messages":[{"role":"user",)"
+                                     R"("content":")" +
+                                     text + R"("}]})";
+  auto anthropic = ParseChatRequest(anthropic_body, Dialect::kAnthropic);
+  BOOST_REQUIRE_MESSAGE(anthropic, anthropic.error());
+  const int64_t input = InputTokensFor(static_cast<int64_t>(text.size()), 1);
+  BOOST_TEST(anthropic->input_tokens == input);  // writes stay part of the prompt tokens
+  BOOST_TEST(anthropic->cached_input_tokens == input / 2);
+  BOOST_TEST(anthropic->cache_write_5m_tokens == input / 4);
+  BOOST_TEST(anthropic->cache_write_1h_tokens == 0);
+
+  auto hour = ParseChatRequest(
+      R"({"model":"c","max_tokens":1,"messages":[{"role":"user","content":[{"type":"text","text":"[cache-wr"},)"
+      R"({"type":"text","text":"ite-1h][cache-write]x"}]}]})",
+      Dialect::kAnthropic);
+  BOOST_REQUIRE(hour);
+  BOOST_TEST(hour->cached_input_tokens == 0);
+  BOOST_TEST(hour->cache_write_5m_tokens == hour->input_tokens / 4);
+  BOOST_TEST(hour->cache_write_1h_tokens == hour->input_tokens / 4);
+  // All three together never take more than the prompt.
+  auto all = ParseChatRequest(
+      R"({"model":"c","max_tokens":1,"messages":[{"role":"user","content":"[cache-write-1h][cache-write][cached]"}]})",
+      Dialect::kAnthropic);
+  BOOST_REQUIRE(all);
+  BOOST_TEST(all->input_tokens == InputTokensFor(37, 1));
+  BOOST_TEST(all->cached_input_tokens + all->cache_write_5m_tokens + all->cache_write_1h_tokens <=
+             all->input_tokens);
+
+  // OpenAI reports no cache writes: the markers change nothing there.
+  auto openai =
+      ParseChatRequest(R"({"model":"m","messages":[{"role":"user","content":")" + text + R"("}]})",
+                       Dialect::kOpenAi);
+  BOOST_REQUIRE(openai);
+  BOOST_TEST(openai->input_tokens == input);
+  BOOST_TEST(openai->cached_input_tokens == input / 2);
+  BOOST_TEST(openai->cache_write_5m_tokens == 0);
+  BOOST_TEST(openai->cache_write_1h_tokens == 0);
+}
+
 BOOST_AUTO_TEST_CASE(anthropic_system_counts_as_a_message_and_max_tokens_is_required) {
   auto request = ParseChatRequest(
       R"({"model":"c","max_tokens":5,"system":"be nice","messages":[{"role":"user","content":"hi"}]})",
@@ -179,6 +238,60 @@ BOOST_AUTO_TEST_CASE(anthropic_body_excludes_cache_reads_from_input_tokens) {
   BOOST_TEST(doc["usage"]["input_tokens"].GetInt() == 6);
   BOOST_TEST(doc["usage"]["cache_read_input_tokens"].GetInt() == 4);
   BOOST_TEST(doc["usage"]["output_tokens"].GetInt() == 3);
+}
+
+// 40 prompt tokens: 10 read, 8 written for 5 minutes, 4 for an hour, 18 uncached.
+Reply ReplyWithCacheWrites(Dialect dialect) {
+  Reply reply = SampleReply(dialect);
+  reply.usage = ReplyUsage{.input_tokens = 40,
+                           .cached_input_tokens = 10,
+                           .output_tokens = 3,
+                           .cache_write_5m_tokens = 8,
+                           .cache_write_1h_tokens = 4};
+  return reply;
+}
+
+void CheckAnthropicCacheUsage(const rapidjson::Value& usage, int64_t output_tokens) {
+  BOOST_TEST(usage["input_tokens"].GetInt() == 18);  // no cache reads, no cache writes
+  BOOST_TEST(usage["cache_read_input_tokens"].GetInt() == 10);
+  BOOST_TEST(usage["cache_creation_input_tokens"].GetInt() == 12);
+  BOOST_TEST(usage["cache_creation"]["ephemeral_5m_input_tokens"].GetInt() == 8);
+  BOOST_TEST(usage["cache_creation"]["ephemeral_1h_input_tokens"].GetInt() == 4);
+  BOOST_TEST(usage["output_tokens"].GetInt() == output_tokens);
+}
+
+BOOST_AUTO_TEST_CASE(anthropic_reports_cache_writes_in_body_and_message_start) {
+  const Reply reply = ReplyWithCacheWrites(Dialect::kAnthropic);
+  CheckAnthropicCacheUsage(Parse(RenderBody(reply))["usage"], 3);
+  const StreamScript script = RenderStream(reply);
+  const auto start = Parse(Data(script.preamble[0]));
+  BOOST_TEST(start["type"].GetString() == std::string("message_start"));
+  CheckAnthropicCacheUsage(start["message"]["usage"], 1);
+  // message_delta repeats only the cumulative output count.
+  const auto delta = Parse(Data(script.epilogue[1]));
+  BOOST_TEST(delta["usage"].MemberCount() == 1u);
+  BOOST_TEST(delta["usage"]["output_tokens"].GetInt() == 3);
+
+  // Without writes the breakdown is there too, all zero.
+  const auto plain = Parse(Data(RenderStream(SampleReply(Dialect::kAnthropic)).preamble[0]));
+  const auto& usage = plain["message"]["usage"];
+  BOOST_TEST(usage["cache_creation_input_tokens"].GetInt() == 0);
+  BOOST_TEST(usage["cache_creation"]["ephemeral_5m_input_tokens"].GetInt() == 0);
+  BOOST_TEST(usage["cache_creation"]["ephemeral_1h_input_tokens"].GetInt() == 0);
+}
+
+BOOST_AUTO_TEST_CASE(openai_replies_never_show_cache_writes) {
+  Reply reply = ReplyWithCacheWrites(Dialect::kOpenAi);
+  reply.include_usage_chunk = true;
+  const auto body = Parse(RenderBody(reply));
+  const auto chunk = Parse(Data(RenderStream(reply).epilogue[0]));
+  for (const rapidjson::Value* reported : {&body["usage"], &chunk["usage"]}) {
+    const rapidjson::Value& usage = *reported;
+    BOOST_TEST(usage["prompt_tokens"].GetInt() == 40);  // writes are plain prompt tokens
+    BOOST_TEST(usage["prompt_tokens_details"]["cached_tokens"].GetInt() == 10);
+    BOOST_TEST(!usage.HasMember("cache_creation_input_tokens"));
+    BOOST_TEST(!usage.HasMember("cache_creation"));
+  }
 }
 
 BOOST_AUTO_TEST_CASE(no_usage_omits_the_usage_objects) {
@@ -342,6 +455,35 @@ BOOST_AUTO_TEST_CASE(keeps_cost_and_reports_it_after_the_delay) {
   UsageLedger immediate;
   immediate.RecordServed("2025-01-01", "a", "/r", Tokens(0, 1, 0, 1, {1, 0, 2}));
   BOOST_TEST(immediate.Reported().at("2025-01-01").at("a").cost.Total() == 3);
+}
+
+BOOST_AUTO_TEST_CASE(stats_count_cache_writes_by_lifetime) {
+  UsageLedger ledger;
+  TokenCounters writes = Tokens(0, 40, 10, 3, {18, 1, 6, 10, 8});
+  writes.cache_write_5m_tokens = 8;
+  writes.cache_write_1h_tokens = 4;
+  ledger.RecordServed("2025-01-01", "a", "/v1/messages", writes);
+  ledger.RecordServed("2025-01-02", "a", "/v1/messages", writes);
+  ledger.RecordServed("2025-01-02", "b", "/v1/chat/completions", Tokens(0, 5, 0, 1));
+  const LedgerSnapshot snapshot = ledger.Snapshot();
+  BOOST_TEST(snapshot.Totals().cache_write_5m_tokens == 16);
+  BOOST_TEST(snapshot.Totals().cache_write_1h_tokens == 8);
+  BOOST_TEST((snapshot.Totals().cost == CostSplit{36, 2, 12, 20, 16}));
+  BOOST_TEST(snapshot.Totals().cost.Total() == 86);
+
+  const auto doc = Parse(RenderStatsJson(snapshot, {}));
+  BOOST_TEST(doc["totals"]["input_tokens"].GetInt() == 85);  // writes included
+  BOOST_TEST(doc["totals"]["cache_write_5m_tokens"].GetInt() == 16);
+  BOOST_TEST(doc["totals"]["cache_write_1h_tokens"].GetInt() == 8);
+  BOOST_TEST(doc["totals"]["cost_nano_usd"].GetInt() == 86);
+  BOOST_TEST(doc["models"]["a"]["cache_write_5m_tokens"].GetInt() == 16);
+  BOOST_TEST(doc["models"]["b"]["cache_write_1h_tokens"].GetInt() == 0);
+  BOOST_TEST(doc["days"]["2025-01-02"]["a"]["cache_write_1h_tokens"].GetInt() == 4);
+  BOOST_TEST(doc["days"]["2025-01-02"]["b"]["cache_write_5m_tokens"].GetInt() == 0);
+  // The other fields keep their names and meaning.
+  BOOST_TEST(doc["totals"].MemberCount() == 9u);
+  BOOST_TEST(doc["totals"]["cached_input_tokens"].GetInt() == 20);
+  BOOST_TEST(doc["totals"]["requests"].GetInt() == 3);
 }
 
 BOOST_AUTO_TEST_CASE(stats_show_cost_and_skews_exactly) {

@@ -446,6 +446,8 @@ int Server::HandleChat(mg_connection* conn, Dialect dialect, std::string_view ro
     usage.requests = 1;
     usage.input_tokens = request->input_tokens;
     usage.cached_input_tokens = request->cached_input_tokens;
+    usage.cache_write_5m_tokens = request->cache_write_5m_tokens;  // 0 on OpenAI routes
+    usage.cache_write_1h_tokens = request->cache_write_1h_tokens;
     usage.output_tokens = OutputTokensFor(*request, options_.reply_tokens);
     if (const auto cost = pricer_.Price(request->model, usage, now)) {
       usage.cost = *cost;
@@ -528,7 +530,11 @@ Server::Outcome Server::Respond(mg_connection* conn, Dialect dialect, const Chat
   reply.tokens = ReplyTokens(fault == Fault::kWrongContent ? "ping" : "pong", output_tokens);
   reply.stopped_by_max_tokens = request.max_tokens && *request.max_tokens <= options_.reply_tokens;
   if (fault != Fault::kNoUsage) {
-    reply.usage = ReplyUsage{request.input_tokens, request.cached_input_tokens, output_tokens};
+    reply.usage = ReplyUsage{.input_tokens = request.input_tokens,
+                             .cached_input_tokens = request.cached_input_tokens,
+                             .output_tokens = output_tokens,
+                             .cache_write_5m_tokens = request.cache_write_5m_tokens,
+                             .cache_write_1h_tokens = request.cache_write_1h_tokens};
   }
   if (fault == Fault::kHugeUsage) reply.usage->output_tokens = int64_t{1} << 53;
   reply.include_usage_chunk = request.include_usage;

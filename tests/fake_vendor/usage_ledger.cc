@@ -32,6 +32,10 @@ void WriteCounters(JsonWriter& w, const TokenCounters& counters) {
   w.Int64(counters.cached_input_tokens);
   Key(w, "output_tokens");
   w.Int64(counters.output_tokens);
+  Key(w, "cache_write_5m_tokens");
+  w.Int64(counters.cache_write_5m_tokens);
+  Key(w, "cache_write_1h_tokens");
+  w.Int64(counters.cache_write_1h_tokens);
   Key(w, "cost_nano_usd");
   w.Int64(counters.cost.Total());
   Key(w, "cost_usd");
@@ -73,6 +77,8 @@ CostSplit& CostSplit::operator+=(const CostSplit& other) {
   input += other.input;
   cached_input += other.cached_input;
   output += other.output;
+  cache_write_5m += other.cache_write_5m;
+  cache_write_1h += other.cache_write_1h;
   return *this;
 }
 
@@ -81,6 +87,8 @@ TokenCounters& TokenCounters::operator+=(const TokenCounters& other) {
   input_tokens += other.input_tokens;
   cached_input_tokens += other.cached_input_tokens;
   output_tokens += other.output_tokens;
+  cache_write_5m_tokens += other.cache_write_5m_tokens;
+  cache_write_1h_tokens += other.cache_write_1h_tokens;
   cost += other.cost;
   unpriced_requests += other.unpriced_requests;
   return *this;

@@ -5,8 +5,10 @@
 // VendorPricer) are kept per UTC day and model (day -> model -> counters);
 // request outcomes per route. Only completed replies count as served usage
 // (FaultStillServes); failed requests only bump their route's `failed`.
-// input_tokens counts every prompt token including cached ones (OpenAI's
-// prompt_tokens, Anthropic's input_tokens + cache_read_input_tokens).
+// input_tokens counts every prompt token including cached reads and cache
+// writes (OpenAI's prompt_tokens, Anthropic's input_tokens +
+// cache_read_input_tokens + cache_creation_input_tokens); the cache writes are
+// also counted apart by lifetime (only Anthropic replies have any).
 //
 // Billing endpoints see usage late, as real vendors report it: Reported() holds
 // only replies served at least `report_delay` before the time asked about, while
@@ -28,11 +30,13 @@ namespace llm_exporter::fake_vendor {
 // The vendor's charge for served tokens in nano-USD, split the way line-item
 // cost reports show it. The parts of one request always add up to its cost.
 struct CostSplit {
-  int64_t input = 0;  // uncached input tokens
+  int64_t input = 0;  // uncached input tokens (no cache reads, no cache writes)
   int64_t cached_input = 0;
   int64_t output = 0;
+  int64_t cache_write_5m = 0;
+  int64_t cache_write_1h = 0;
 
-  int64_t Total() const { return input + cached_input + output; }
+  int64_t Total() const { return input + cached_input + output + cache_write_5m + cache_write_1h; }
   CostSplit& operator+=(const CostSplit& other);
   bool operator==(const CostSplit&) const = default;
 };
@@ -42,6 +46,8 @@ struct TokenCounters {
   int64_t input_tokens = 0;
   int64_t cached_input_tokens = 0;
   int64_t output_tokens = 0;
+  int64_t cache_write_5m_tokens = 0;  // part of input_tokens
+  int64_t cache_write_1h_tokens = 0;  // part of input_tokens
   CostSplit cost{};
   int64_t unpriced_requests = 0;  // served without a price row: cost 0
 

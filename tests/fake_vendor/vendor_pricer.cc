@@ -50,22 +50,29 @@ int64_t ApplySkew(int64_t nano_usd, int64_t factor) {
 
 CostSplit SplitCost(const VendorPrices& prices, const RequestTokens& tokens, int64_t factor,
                     int64_t total) {
+  // The kinds, in CostSplit's order: input, cached input, output, 5m and 1h writes.
+  constexpr size_t kKinds = 5;
+  const std::array<std::pair<int64_t, int64_t>, kKinds> kinds = {{
+      {tokens.input, prices.input},
+      {tokens.cached_input, prices.cached_input},
+      {tokens.output, prices.output},
+      {tokens.cache_write_5m, prices.cache_write_5m},
+      {tokens.cache_write_1h, prices.cache_write_1h},
+  }};
   // Exact shares in units of 10^-15 nano-USD: tokens * (nano-USD per million) * factor.
-  const std::array<Int128, 3> exact = {
-      Int128{std::max<int64_t>(tokens.input, 0)} * prices.input * factor,
-      Int128{std::max<int64_t>(tokens.cached_input, 0)} * prices.cached_input * factor,
-      Int128{std::max<int64_t>(tokens.output, 0)} * prices.output * factor};
   constexpr Int128 kUnit = Int128{1'000'000} * kUnitSkew;
-  std::array<int64_t, 3> parts{};
-  std::array<Int128, 3> remainders{};
+  std::array<int64_t, kKinds> parts{};
+  std::array<Int128, kKinds> remainders{};
   int64_t left = total;
-  for (size_t i = 0; i < parts.size(); ++i) {
-    parts[i] = static_cast<int64_t>(exact[i] / kUnit);
-    remainders[i] = exact[i] % kUnit;
+  for (size_t i = 0; i < kKinds; ++i) {
+    const Int128 exact = Int128{std::max<int64_t>(kinds[i].first, 0)} * kinds[i].second * factor;
+    parts[i] = static_cast<int64_t>(exact / kUnit);
+    remainders[i] = exact % kUnit;
     left -= parts[i];
   }
-  // Largest remainders first; ties go to the later kind (output before input).
-  std::array<size_t, 3> order = {2, 1, 0};
+  // Largest remainders first; ties go to the later kind in a reply's order
+  // (input, cached input, cache writes 5m then 1h, output): output first.
+  std::array<size_t, kKinds> order = {2, 4, 3, 1, 0};
   std::stable_sort(order.begin(), order.end(),
                    [&](size_t a, size_t b) { return remainders[a] > remainders[b]; });
   for (size_t i : order) {
@@ -74,7 +81,7 @@ CostSplit SplitCost(const VendorPrices& prices, const RequestTokens& tokens, int
     --left;
   }
   // Only a skew's rounding gets here; the largest parts absorb it.
-  std::array<size_t, 3> by_size = {2, 0, 1};
+  std::array<size_t, kKinds> by_size = {2, 0, 1, 3, 4};
   std::stable_sort(by_size.begin(), by_size.end(),
                    [&](size_t a, size_t b) { return parts[a] > parts[b]; });
   if (left > 0) parts[by_size[0]] += left;
@@ -84,7 +91,11 @@ CostSplit SplitCost(const VendorPrices& prices, const RequestTokens& tokens, int
     parts[i] -= take;
     left += take;
   }
-  return CostSplit{parts[0], parts[1], parts[2]};
+  return CostSplit{.input = parts[0],
+                   .cached_input = parts[1],
+                   .output = parts[2],
+                   .cache_write_5m = parts[3],
+                   .cache_write_1h = parts[4]};
 }
 
 VendorPricer::VendorPricer(std::shared_ptr<const PriceList> book, std::string table,
@@ -100,9 +111,13 @@ std::optional<CostSplit> VendorPricer::Price(std::string_view model, const Token
   const PriceEntry* entry = book_->Find(table_, model, std::chrono::floor<std::chrono::days>(at));
   if (entry == nullptr) return std::nullopt;
   const RequestTokens request{
-      .input = std::max<int64_t>(tokens.input_tokens - tokens.cached_input_tokens, 0),
+      .input = std::max<int64_t>(tokens.input_tokens - tokens.cached_input_tokens -
+                                     tokens.cache_write_5m_tokens - tokens.cache_write_1h_tokens,
+                                 0),
       .cached_input = tokens.cached_input_tokens,
-      .output = tokens.output_tokens};
+      .output = tokens.output_tokens,
+      .cache_write_5m = tokens.cache_write_5m_tokens,
+      .cache_write_1h = tokens.cache_write_1h_tokens};
   int64_t factor = kUnitSkew;
   {
     std::lock_guard lock(mutex_);

@@ -41,11 +41,12 @@ std::expected<std::pair<std::string, int64_t>, std::string> ParseSkewAssignment(
 // RoundHalfEven(nano_usd * factor / 10^9).
 int64_t ApplySkew(int64_t nano_usd, int64_t factor);
 
-// Splits `total` (the request's skewed cost) over the token kinds of `usage`:
-// each part is its exact share at `prices` times `factor`, rounded down, and the
-// remaining nano-USD go to the parts with the largest remainders. Should the
-// skew's own rounding leave more (or less) than that, the largest part takes
-// the difference (never going below zero). Reasoning tokens count as output.
+// Splits `total` (the request's skewed cost) over the token kinds of `usage`
+// (input, cached input, output, 5-minute and 1-hour cache writes): each part is
+// its exact share at `prices` times `factor`, rounded down, and the remaining
+// nano-USD go to the parts with the largest remainders. Should the skew's own
+// rounding leave more (or less) than that, the largest part takes the
+// difference (never going below zero). Reasoning tokens count as output.
 CostSplit SplitCost(const VendorPrices& prices, const RequestTokens& tokens, int64_t factor,
                     int64_t total);
 
@@ -55,7 +56,8 @@ class VendorPricer {
   VendorPricer(std::shared_ptr<const PriceList> book, std::string table, SkewMap initial_skews);
 
   // The charge for one served reply (`tokens` as the ledger counts them: input
-  // includes cached). nullopt when no price row applies (the reply is unpriced).
+  // includes cached reads and cache writes). nullopt when no price row applies
+  // (the reply is unpriced).
   std::optional<CostSplit> Price(std::string_view model, const TokenCounters& tokens,
                                  std::chrono::system_clock::time_point at) const;
 

@@ -141,19 +141,20 @@ std::string_view AnthropicStopReason(const Reply& reply) {
   return reply.stopped_by_max_tokens ? "max_tokens" : "end_turn";
 }
 
-// Anthropic's input_tokens excludes cache reads.
+// Anthropic's input_tokens excludes cache reads and cache writes;
+// cache_creation_input_tokens is the total of the cache_creation breakdown.
+// The plain body and message_start carry the same input and cache fields.
 void AnthropicUsage(JsonWriter& w, const ReplyUsage& usage, int64_t output_tokens, bool full) {
+  const int64_t writes = usage.cache_write_5m_tokens + usage.cache_write_1h_tokens;
   w.StartObject();
-  KeyInt(w, "input_tokens", usage.input_tokens - usage.cached_input_tokens);
-  KeyInt(w, "cache_creation_input_tokens", 0);
+  KeyInt(w, "input_tokens", usage.input_tokens - usage.cached_input_tokens - writes);
+  KeyInt(w, "cache_creation_input_tokens", writes);
   KeyInt(w, "cache_read_input_tokens", usage.cached_input_tokens);
-  if (full) {
-    Key(w, "cache_creation");
-    w.StartObject();
-    KeyInt(w, "ephemeral_5m_input_tokens", 0);
-    KeyInt(w, "ephemeral_1h_input_tokens", 0);
-    w.EndObject();
-  }
+  Key(w, "cache_creation");
+  w.StartObject();
+  KeyInt(w, "ephemeral_5m_input_tokens", usage.cache_write_5m_tokens);
+  KeyInt(w, "ephemeral_1h_input_tokens", usage.cache_write_1h_tokens);
+  w.EndObject();
   KeyInt(w, "output_tokens", output_tokens);
   if (full) KeyString(w, "service_tier", "standard");
   w.EndObject();

@@ -22,10 +22,16 @@
 
 namespace llm_exporter::fake_vendor {
 
+// OpenAI replies report input (prompt_tokens) and cached reads only; Anthropic
+// replies also report cache writes, and leave cache reads and writes out of
+// input_tokens (message_start and the plain body carry the same input and cache
+// fields; message_delta repeats only output_tokens).
 struct ReplyUsage {
-  int64_t input_tokens = 0;  // all prompt tokens, cached included
+  int64_t input_tokens = 0;  // all prompt tokens, cached reads and cache writes included
   int64_t cached_input_tokens = 0;
   int64_t output_tokens = 0;
+  int64_t cache_write_5m_tokens = 0;  // Anthropic only
+  int64_t cache_write_1h_tokens = 0;  // Anthropic only
 };
 
 struct Reply {

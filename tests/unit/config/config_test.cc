@@ -95,6 +95,11 @@ const std::map<std::string, std::vector<std::string>> kExpected = {
       "probe_budget_usd_per_day (it is a part of it)",
       ":4:35: exporter.max_concurrent_on_demand_probes: must be between 1 and 64, got 0"}},
     {"base-url", {":4:12: vendor[0].base_url: must start with http:// or https://"}},
+    {"client-keys",
+     {":8:20: proxy.client_keys_file: " + (kTestdata / "bad_client_keys").string() +
+          ":2: client \"team-b\" has no key (want: NAME KEY)",
+      ":9:22: proxy.first_byte_timeout: invalid duration \"never\" (use e.g. \"500ms\", \"30s\", "
+      "\"5m\", \"1h\")"}},
     {"inject-without-client-keys",
      {":11:16: proxy.route[0].inject_key: proxy.client_keys_file is required when a route "
       "injects a vendor key"}},
@@ -161,7 +166,13 @@ BOOST_AUTO_TEST_CASE(good_config_loads_every_section) {
   BOOST_TEST(c.probes[1].max_tokens == 16);
   BOOST_REQUIRE(c.proxy.routes.size() == 2u);
   BOOST_TEST(c.proxy.routes[0].inject_key);
-  BOOST_TEST(c.proxy.client_keys_file == (kTestdata / "key.txt").string());
+  BOOST_TEST(c.proxy.client_keys_file == (kTestdata / "client_keys").string());
+  BOOST_REQUIRE(c.proxy.client_keys.size() == 2u);
+  BOOST_TEST(c.proxy.client_keys[1].name == "team-b");
+  BOOST_TEST(c.proxy.client_keys[1].key.Reveal() == "sk-client-bbbb-0002");
+  BOOST_TEST(c.proxy.connect_timeout.count() == 3'000);
+  BOOST_TEST(c.proxy.idle_timeout.count() == 90'000);
+  BOOST_TEST(c.proxy.first_byte_timeout.count() == 600'000);  // the default
 }
 
 BOOST_AUTO_TEST_CASE(example_configs_are_valid) {

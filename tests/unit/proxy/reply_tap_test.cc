@@ -68,13 +68,37 @@ BOOST_DATA_TEST_CASE(openai_stream_loses_only_the_usage_chunk_the_proxy_asked_fo
       "\"model\":\"gpt-4o-mini\",\"choices\":[],");
   BOOST_REQUIRE(usage_event != std::string::npos);
   const size_t usage_end = body.find("\n\n", usage_event) + 2;
-  const std::string expected = body.substr(0, usage_event) + body.substr(usage_end);
+  std::string expected = body.substr(0, usage_event) + body.substr(usage_end);
+  for (size_t at; (at = expected.find(",\"usage\":null}")) != std::string::npos;) {
+    expected.erase(at, std::string_view(",\"usage\":null").size());
+  }
   BOOST_TEST(r.bytes == expected);
   BOOST_TEST(r.bytes.find(": keep-alive") != std::string::npos);
   BOOST_TEST(r.bytes.find("[DONE]") != std::string::npos);
   BOOST_REQUIRE(r.result.usage_present);
   BOOST_TEST(r.result.usage.output == 3);
   BOOST_TEST(r.result.deltas == 2);
+}
+
+BOOST_AUTO_TEST_CASE(the_null_usage_that_asking_adds_to_every_chunk_is_removed_too) {
+  const std::string body =
+      "data: {\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"say "
+      "\\\"usage\\\":null\"}}],"
+      "\"usage\":null}\n\n"
+      "data: {\"usage\": null, \"choices\":[{\"index\":0,\"delta\":{\"content\":\"!\"}}]}\n\n"
+      "data: "
+      "{\"id\":\"c\",\"choices\":[],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":2}}\n\n"
+      "data: [DONE]\n\n";
+  const Relayed stripped = Relay(Endpoint::kChatCompletions, true, 200, kSse, body, 3);
+  BOOST_TEST(stripped.bytes ==
+             "data: {\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"say "
+             "\\\"usage\\\":null\"}}]}"
+             "\n\n"
+             "data: { \"choices\":[{\"index\":0,\"delta\":{\"content\":\"!\"}}]}\n\n"
+             "data: [DONE]\n\n");
+  BOOST_TEST(stripped.result.usage.output == 2);
+  // The client asked: nothing changes.
+  BOOST_TEST(Relay(Endpoint::kChatCompletions, false, 200, kSse, body, 3).bytes == body);
 }
 
 BOOST_AUTO_TEST_CASE(a_usage_chunk_that_also_carries_choices_is_never_dropped) {
@@ -91,8 +115,11 @@ BOOST_AUTO_TEST_CASE(a_usage_chunk_that_also_carries_choices_is_never_dropped) {
 BOOST_AUTO_TEST_CASE(a_stream_cut_mid_event_relays_what_came_and_has_no_usage) {
   const std::string body = ReadTestdata("openai_stream_full.sse");
   const std::string cut = body.substr(0, body.find("\"choices\":[]") + 5);
-  const Relayed r = Relay(Endpoint::kChatCompletions, true, 200, kSse, cut, 9);
-  BOOST_TEST(r.bytes == cut);  // the partial event is passed on at the end
+  const Relayed r = Relay(Endpoint::kChatCompletions, false, 200, kSse, cut, 9);
+  BOOST_TEST(r.bytes == cut);
+  // Held back for stripping, the partial event is still passed on at the end.
+  const Relayed stripped = Relay(Endpoint::kChatCompletions, true, 200, kSse, cut, 9);
+  BOOST_TEST(stripped.bytes.ends_with(cut.substr(cut.rfind("data: "))));
   BOOST_TEST(!r.result.usage_present);
   BOOST_TEST(r.result.deltas == 2);
 }
