@@ -374,10 +374,20 @@ void Connection::SendError(int status, std::string message) {
 void Connection::ScheduleFlush() {
   if (flush_posted_ || write_pending_ || closed_) return;
   flush_posted_ = true;
-  boost::asio::post(loop_.io, [self = shared_from_this()] {
-    self->flush_posted_ = false;
-    self->Flush();
+  RunLater([this] {
+    flush_posted_ = false;
+    Flush();
   });
+}
+
+// At the end of libcurl's current action when in one (no extra turn of the
+// event loop), else from the loop: never inside the forward's own callbacks.
+void Connection::RunLater(std::function<void()> task) {
+  if (loop_.curl.in_action()) {
+    loop_.curl.Defer([self = shared_from_this(), task = std::move(task)] { task(); });
+  } else {
+    boost::asio::post(loop_.io, [self = shared_from_this(), task = std::move(task)] { task(); });
+  }
 }
 
 void Connection::Flush() {
@@ -387,7 +397,7 @@ void Connection::Flush() {
     // from the event loop (this may run inside the forward's callbacks).
     if (reply_done_ && !finishing_) {
       finishing_ = true;
-      boost::asio::post(loop_.io, [self = shared_from_this()] { self->AfterReply(); });
+      RunLater([this] { AfterReply(); });
     }
     return;
   }

@@ -56,6 +56,7 @@ class Connection : public std::enable_shared_from_this<Connection>, public Clien
   void Reject(int status, std::string message, bool close);
   void WatchClient();
   void ScheduleFlush();
+  void RunLater(std::function<void()> task);
   void Flush();
   void AfterReply();
   void LingeringClose();

@@ -104,7 +104,9 @@ int CurlLoop::OnTimer(CURLM* /*multi*/, long timeout_ms, void* self_ptr) {
   auto& self = *static_cast<CurlLoop*>(self_ptr);
   if (timeout_ms < 0) return 0;  // an armed timer may still fire: libcurl checks
   if (timeout_ms == 0) {
-    if (!self.timeout_posted_) {
+    if (self.in_action_) {
+      self.timeout_due_ = true;  // run before the action returns, without a loop turn
+    } else if (!self.timeout_posted_) {
       self.timeout_posted_ = true;
       boost::asio::post(self.io_, [&self] {
         self.timeout_posted_ = false;
@@ -127,9 +129,23 @@ int CurlLoop::OnTimer(CURLM* /*multi*/, long timeout_ms, void* self_ptr) {
 }
 
 void CurlLoop::Action(curl_socket_t fd, int events) {
+  in_action_ = true;
   int running = 0;
   curl_multi_socket_action(multi_, fd, events, &running);
   CheckDone();
+  while (timeout_due_ || !deferred_.empty()) {
+    if (timeout_due_) {
+      timeout_due_ = false;
+      curl_multi_socket_action(multi_, CURL_SOCKET_TIMEOUT, 0, &running);
+      CheckDone();
+    }
+    // Tasks may defer more tasks (and a deferred task may run libcurl's work
+    // again), so take the list each round.
+    std::vector<std::function<void()>> tasks;
+    tasks.swap(deferred_);
+    for (auto& task : tasks) task();
+  }
+  in_action_ = false;
 }
 
 void CurlLoop::CheckDone() {

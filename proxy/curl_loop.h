@@ -15,6 +15,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <functional>
 #include <memory>
 #include <unordered_map>
 #include <vector>
@@ -42,6 +43,12 @@ class CurlLoop {
   bool Add(CURL* easy, Transfer* owner);
   // Stops `easy` at once (its connection is closed if a reply was under way).
   void Remove(CURL* easy);
+
+  // True while libcurl's work runs on this loop (a socket's or timer's
+  // action): what Defer() gets runs at its end, before the loop polls again.
+  bool in_action() const { return in_action_; }
+  // Runs `task` at the end of the current action; only while in_action().
+  void Defer(std::function<void()> task) { deferred_.push_back(std::move(task)); }
 
   // An easy handle with default options, from a pool of finished ones:
   // allocating one per request costs more than the rest of libcurl's work.
@@ -74,6 +81,9 @@ class CurlLoop {
   bool timer_armed_ = false;
   std::chrono::steady_clock::time_point timer_at_;
   bool timeout_posted_ = false;
+  bool in_action_ = false;
+  bool timeout_due_ = false;  // libcurl asked for an immediate timeout during an action
+  std::vector<std::function<void()>> deferred_;
   // Every socket libcurl opened and has not closed yet: one watched by the
   // event loop keeps its registration while its connection idles in
   // libcurl's cache (what = 0), so reusing it costs no system call.

@@ -1,7 +1,7 @@
 #pragma once
 
 // The in-path proxy (docs/proxy.md): listeners on --proxy.listen-address, a
-// few event-loop threads (half the cores, one to four) that each serve their
+// few event-loop threads (one a core, at most four) that each serve their
 // share of client connections and drive their own libcurl multi handle to
 // the vendors, and the config they route by, swapped on reload.
 

@@ -105,14 +105,12 @@ void ReplyTap::End(std::string& out) {
 }
 
 std::optional<pricing::Usage> ReplyTap::UsageOfBody() const {
-  std::string whole;
-  std::string_view body = body_;
-  if (body_size_ > body_.size()) {
-    auto usage = LastUsageObject(tail_);
-    if (!usage) return std::nullopt;
-    whole = R"({"content":[],"usage":)" + *usage + "}";
-    body = whole;
-  }
+  // Only the usage object is parsed, not the reply around it (vendors put it
+  // at the top level, after the content); a body kept whole is searched
+  // whole, a longer one in its tail.
+  const auto object = LastUsageObject(body_size_ > body_.size() ? tail_ : body_);
+  if (!object) return std::nullopt;
+  const std::string body = R"({"content":[],"usage":)" + *object + "}";
   if (endpoint_.dialect == config::WireApi::kAnthropic) {
     auto reply = wire::ParseAnthropicReply(body);
     if (!reply || !reply->usage_present) return std::nullopt;

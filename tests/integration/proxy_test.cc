@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <rapidjson/document.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -87,6 +88,16 @@ double ProxySeries(const std::string& scrape, const std::string& name,
   return Series(scrape, name, labels).value_or(0);
 }
 
+// Stops the exporter as systemd would; it must exit 0 (under ASan, a leak or
+// any error report makes the exit code non-zero).
+void StopCleanly(Exporter& exporter) {
+  exporter.process().Signal(SIGTERM);
+  const int code = exporter.process().Wait(20s);
+  BOOST_TEST(code == 0);
+  const std::string log = exporter.process().Stderr();
+  BOOST_TEST(log.find("Sanitizer") == std::string::npos, log);
+}
+
 rapidjson::Document Json(const std::string& text) {
   rapidjson::Document doc;
   doc.Parse(text.c_str());
@@ -160,6 +171,7 @@ BOOST_AUTO_TEST_CASE(replies_pass_through_and_the_meter_books_what_the_vendor_se
   BOOST_TEST(ProxySeries(scrape, "llm_time_to_first_token_seconds_count",
                          {{"vendor", "fo"}, {"model", "fake-gpt"}}) == 2);
   BOOST_TEST(Series(scrape, "llm_requests_in_flight", {{"vendor", "fo"}}).value_or(-1) == 0);
+  StopCleanly(exporter);
 }
 
 BOOST_AUTO_TEST_CASE(a_rate_limited_reply_is_relayed_with_its_headers_and_costs_nothing) {
@@ -196,6 +208,7 @@ BOOST_AUTO_TEST_CASE(a_vendor_reset_mid_stream_reaches_the_client_and_is_booked_
                          {{"vendor", "fo"}, {"model", "fake-gpt"}}) > 0);
   BOOST_TEST(ProxySeries(scrape, "llm_cost_usd_total", {{"vendor", "fo"}, {"model", "fake-gpt"}}) ==
              0);
+  StopCleanly(exporter);
 }
 
 BOOST_AUTO_TEST_CASE(a_stalled_stream_is_cut_by_the_idle_timeout) {
@@ -213,6 +226,7 @@ BOOST_AUTO_TEST_CASE(a_stalled_stream_is_cut_by_the_idle_timeout) {
   const std::string scrape = exporter.Metrics();
   BOOST_TEST(ProxySeries(scrape, "llm_usage_missing_total",
                          {{"vendor", "fa"}, {"reason", "timeout"}}) == 1);
+  StopCleanly(exporter);
 }
 
 BOOST_AUTO_TEST_CASE(no_first_byte_in_time_is_a_504_in_the_dialect) {
@@ -231,6 +245,7 @@ BOOST_AUTO_TEST_CASE(no_first_byte_in_time_is_a_504_in_the_dialect) {
   BOOST_TEST(ProxySeries(scrape, "llm_requests_total", {{"vendor", "fa"}, {"code", "504"}}) == 1);
   BOOST_TEST(ProxySeries(scrape, "llm_usage_missing_total",
                          {{"vendor", "fo"}, {"reason", "timeout"}}) == 1);
+  StopCleanly(exporter);
 }
 
 // A raw client: sends `request`, reads until `marker` arrives, and returns the socket.
@@ -288,6 +303,7 @@ BOOST_AUTO_TEST_CASE(a_client_hanging_up_stops_the_vendor_at_once_and_is_booked_
   BOOST_TEST(ProxySeries(scrape, "llm_usage_missing_total",
                          {{"vendor", "fo"}, {"reason", "client_abort"}}) == 1);
   BOOST_TEST(Series(scrape, "llm_requests_in_flight", {{"vendor", "fo"}}).value_or(-1) == 0);
+  StopCleanly(exporter);
 }
 
 BOOST_AUTO_TEST_CASE(the_vendor_sees_the_request_as_sent_with_only_the_key_swapped) {
@@ -346,6 +362,7 @@ BOOST_AUTO_TEST_CASE(the_vendor_sees_the_request_as_sent_with_only_the_key_swapp
     BOOST_TEST(log.find(secret) == std::string::npos);
   }
   BOOST_TEST(log.find("Proxied request") != std::string::npos);
+  StopCleanly(exporter);
 }
 
 BOOST_AUTO_TEST_CASE(bad_requests_get_errors_in_their_dialect_and_never_reach_the_vendor) {
@@ -413,6 +430,7 @@ BOOST_AUTO_TEST_CASE(bad_requests_get_errors_in_their_dialect_and_never_reach_th
   BOOST_TEST(ProxySeries(scrape, "llm_requests_total", {{"vendor", "gone"}, {"code", "502"}}) == 1);
   BOOST_TEST(ProxySeries(scrape, "llm_usage_missing_total",
                          {{"vendor", "gone"}, {"reason", "upstream_reset"}}) == 0);
+  StopCleanly(exporter);
 }
 
 }  // namespace

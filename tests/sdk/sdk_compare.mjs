@@ -229,5 +229,18 @@ if (tokens('cache_write') === 0 || tokens('cached_input') === 0) {
   failures += 1;
   console.log('FAIL the cases did not exercise cache reads and writes');
 }
+// A clean stop: exit code 0 (under ASan, a leak or an error report makes it non-zero).
+{
+  const exporterProcess = children[2];
+  const exited = new Promise((resolve) => exporterProcess.once('exit', (code, signal) => resolve(code ?? signal)));
+  exporterProcess.kill('SIGTERM');
+  const code = await exited;
+  if (code === 0) {
+    console.log('ok   the exporter stopped cleanly');
+  } else {
+    failures += 1;
+    console.log(`FAIL the exporter exited with ${code}`);
+  }
+}
 console.log(failures === 0 ? 'all SDK checks passed' : `${failures} SDK check(s) failed`);
 process.exit(failures === 0 ? 0 : 1);
