@@ -9,6 +9,7 @@
 #include <cctype>
 #include <cerrno>
 
+#include "base/text.h"
 #include "proxy/local_reply.h"
 #include "wire/dialect.h"
 #include "wire/request_body.h"
@@ -17,28 +18,12 @@ namespace llm_exporter::proxy {
 namespace {
 
 namespace http = boost::beast::http;
+using base::EqualsIgnoreCase;
 
 constexpr std::chrono::seconds kIdleTimeout{75};     // between requests (nginx's keepalive_timeout)
 constexpr std::chrono::seconds kRequestTimeout{60};  // to send a request's head and body
 constexpr uint32_t kMaxHeadBytes = 64 * 1024;
 constexpr size_t kBacklogBytes = 256 * 1024;
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
-  }
-  return true;
-}
-
-std::string Lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 std::string_view View(boost::beast::string_view text) { return {text.data(), text.size()}; }
 
@@ -241,7 +226,7 @@ void Connection::Dispatch() {
   bool has_content_type = false;
   bool has_anthropic_version = false;
   for (const auto& field : request) {
-    const std::string lower = Lower(View(field.name_string()));
+    const std::string lower = base::AsciiLower(View(field.name_string()));
     if (DroppedRequestHeader(lower, connection_tokens)) continue;
     if (route->inject_key && (lower == "authorization" || lower == "x-api-key")) continue;
     has_accept = has_accept || lower == "accept";

@@ -5,16 +5,11 @@
 #include <charconv>
 
 #include "base/log.h"
+#include "base/text.h"
 #include "pricing/cost.h"
 
 namespace llm_exporter::proxy {
 namespace {
-
-std::string Lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 std::string_view Trim(std::string_view text) {
   while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
@@ -112,7 +107,7 @@ size_t Forward::OnHeaderLine(char* data, size_t size, size_t count, void* self_p
   if (colon == std::string_view::npos) return n;
   const std::string_view name = Trim(line.substr(0, colon));
   const std::string_view value = Trim(line.substr(colon + 1));
-  const std::string lower = Lower(name);
+  const std::string lower = base::AsciiLower(name);
   if (lower == "content-type") self.content_type_ = std::string(value);
   if (lower == "content-length") {
     uint64_t length = 0;

@@ -4,6 +4,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include "base/text.h"
 #include "wire/anthropic_messages.h"
 #include "wire/openai_chat.h"
 
@@ -14,11 +15,7 @@ bool IsEventStream(std::string_view content_type) {
   const size_t semicolon = content_type.find(';');
   std::string_view type = content_type.substr(0, semicolon);
   while (!type.empty() && type.back() == ' ') type.remove_suffix(1);
-  if (type.size() != 17) return false;
-  for (size_t i = 0; i < type.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(type[i])) != "text/event-stream"[i]) return false;
-  }
-  return true;
+  return base::EqualsIgnoreCase(type, "text/event-stream");
 }
 
 // The usage object after the last "usage" key in `text` (the tail of a body

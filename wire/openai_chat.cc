@@ -223,8 +223,20 @@ std::optional<std::string> WithoutNullUsage(std::string_view event) {
   return std::nullopt;
 }
 
+void OpenAiUsageTaker::TakeUsage(const rapidjson::Value* usage) {
+  if (usage == nullptr || usage->IsNull()) return;
+  if (auto parsed_usage = UsageFromJson(*usage)) {
+    summary_.usage = *parsed_usage;
+    summary_.usage_seen = true;
+    summary_.usage_complete = true;
+  } else {
+    ++summary_.invalid_events;
+    Fail(internal::InvalidResponse(parsed_usage.error()));
+  }
+}
+
 OpenAiStreamAccumulator::OpenAiStreamAccumulator(size_t max_text_bytes)
-    : StreamAccumulatorBase(max_text_bytes) {}
+    : OpenAiUsageTaker(max_text_bytes) {}
 
 bool OpenAiStreamAccumulator::OnEvent(const SseEvent& event) {
   if (!event.has_data || summary_.terminated) return false;
@@ -257,18 +269,7 @@ bool OpenAiStreamAccumulator::OnEvent(const SseEvent& event) {
   if (summary_.model.empty()) {
     summary_.model = internal::ForLog(internal::StringOrEmpty(doc, "model"), kMaxErrorMessageBytes);
   }
-  const rapidjson::Value* usage = Member(doc, "usage");
-  if (usage != nullptr && !usage->IsNull()) {
-    auto parsed_usage = UsageFromJson(*usage);
-    if (parsed_usage) {
-      summary_.usage = *parsed_usage;
-      summary_.usage_seen = true;
-      summary_.usage_complete = true;
-    } else {
-      ++summary_.invalid_events;
-      Fail(internal::InvalidResponse(parsed_usage.error()));
-    }
-  }
+  TakeUsage(Member(doc, "usage"));
   bool token = false;
   const rapidjson::Value* choices = Member(doc, "choices");
   if (choices == nullptr || !choices->IsArray()) return false;
@@ -333,17 +334,7 @@ bool OpenAiResponsesAccumulator::OnEvent(const SseEvent& event) {
   if (type == "response.completed" || type == "response.incomplete" || type == "response.failed") {
     summary_.terminated = true;
     const rapidjson::Value* response = ObjectMember(doc, "response");
-    const rapidjson::Value* usage = response != nullptr ? Member(*response, "usage") : nullptr;
-    if (usage != nullptr && !usage->IsNull()) {
-      if (auto parsed_usage = UsageFromJson(*usage)) {
-        summary_.usage = *parsed_usage;
-        summary_.usage_seen = true;
-        summary_.usage_complete = true;
-      } else {
-        ++summary_.invalid_events;
-        Fail(internal::InvalidResponse(parsed_usage.error()));
-      }
-    }
+    TakeUsage(response != nullptr ? Member(*response, "usage") : nullptr);
     return false;
   }
   if (!type.ends_with(".delta")) return false;

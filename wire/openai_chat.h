@@ -13,6 +13,8 @@
 // absent. Negative, fractional or non-numeric counts, cached > prompt and
 // reasoning > completion are kInvalidResponse.
 
+#include <rapidjson/fwd.h>
+
 #include <cstdint>
 #include <expected>
 #include <optional>
@@ -63,7 +65,15 @@ std::optional<std::string> WithoutNullUsage(std::string_view event);
 // Feeds on the SSE events of a chat.completion.chunk stream (also accepts the
 // legacy completions stream's choices[].text). Events after [DONE] are
 // ignored.
-class OpenAiStreamAccumulator : public StreamAccumulatorBase {
+// Both OpenAI stream accumulators: a usage object, once one arrives, is the
+// reply's usage (an invalid one is the stream's error).
+class OpenAiUsageTaker : public StreamAccumulatorBase {
+ protected:
+  using StreamAccumulatorBase::StreamAccumulatorBase;
+  void TakeUsage(const rapidjson::Value* usage);  // null or JSON null: nothing
+};
+
+class OpenAiStreamAccumulator : public OpenAiUsageTaker {
  public:
   // `max_text_bytes` caps the accumulated text (0 keeps none, for the proxy).
   explicit OpenAiStreamAccumulator(size_t max_text_bytes = kDefaultMaxTextBytes);
@@ -85,9 +95,9 @@ class OpenAiStreamAccumulator : public StreamAccumulatorBase {
 // response object of response.completed (also response.incomplete and
 // response.failed, which end the stream too). An "error" event is the
 // stream's error. Events after the end are ignored.
-class OpenAiResponsesAccumulator : public StreamAccumulatorBase {
+class OpenAiResponsesAccumulator : public OpenAiUsageTaker {
  public:
-  OpenAiResponsesAccumulator() : StreamAccumulatorBase(0) {}
+  OpenAiResponsesAccumulator() : OpenAiUsageTaker(0) {}
   bool OnEvent(const SseEvent& event);
   std::optional<WireError> FinalError() const;
 };

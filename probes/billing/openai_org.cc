@@ -3,6 +3,7 @@
 
 #include <cctype>
 
+#include "base/text.h"
 #include "probes/billing/billing_json.h"
 #include "probes/billing/staged_poll.h"
 
@@ -15,17 +16,6 @@ constexpr size_t kUsageStage = 0;
 
 std::string UnixSeconds(std::chrono::sys_days day) {
   return std::to_string(std::chrono::sys_seconds{day}.time_since_epoch().count());
-}
-
-bool EqualsIgnoringCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
-  }
-  return true;
 }
 
 class OpenAiOrgPoll final : public ModelDayPoll {
@@ -100,7 +90,7 @@ class OpenAiOrgPoll final : public ModelDayPoll {
     if (!value) return std::unexpected(value.error());
     auto currency = StringMember(*amount, "currency");
     if (!currency) return std::unexpected(currency.error());
-    if (*currency && !EqualsIgnoringCase(**currency, "usd")) {
+    if (*currency && !base::EqualsIgnoreCase(**currency, "usd")) {
       return std::unexpected("field amount.currency is not usd");
     }
     auto line_item = StringMember(result, "line_item");

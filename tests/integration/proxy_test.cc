@@ -441,7 +441,8 @@ BOOST_AUTO_TEST_CASE(a_reload_reroutes_new_requests_and_a_bad_one_changes_nothin
   Exporter exporter(dir, good, kEnv,
                     {"--proxy.listen-address=127.0.0.1:0", "--web.enable-lifecycle"});
   const std::string proxy = ProxyUrl(exporter);
-  const std::vector<std::string> client = {"Content-Type: application/json", "anthropic-version: 2023-06-01",
+  const std::vector<std::string> client = {"Content-Type: application/json",
+                                           "anthropic-version: 2023-06-01",
                                            "x-api-key: sk-client-key-abcdef"};
   BOOST_TEST(HttpPost(proxy + "/v1/messages", Messages(false), client).status == 200);
 
@@ -461,24 +462,33 @@ BOOST_AUTO_TEST_CASE(a_reload_reroutes_new_requests_and_a_bad_one_changes_nothin
   BOOST_TEST(HttpPost(exporter.url() + "/-/reload", "").status == 200);
   BOOST_TEST(HttpPost(proxy + "/v1/messages", Messages(false), client).status == 200);
   const std::string scrape = exporter.Metrics();
-  BOOST_TEST(ProxySeries(scrape, "llm_requests_total", {{"vendor", "fa"}, {"endpoint", "messages"}}) == 2);
-  BOOST_TEST(ProxySeries(scrape, "llm_requests_total", {{"vendor", "fo"}, {"endpoint", "messages"}}) == 1);
+  BOOST_TEST(
+      ProxySeries(scrape, "llm_requests_total", {{"vendor", "fa"}, {"endpoint", "messages"}}) == 2);
+  BOOST_TEST(
+      ProxySeries(scrape, "llm_requests_total", {{"vendor", "fo"}, {"endpoint", "messages"}}) == 1);
   BOOST_TEST(Series(scrape, "llm_client_cost_usd_total", {{"client", "team-a"}}).has_value());
   StopCleanly(exporter);
 }
 
 BOOST_AUTO_TEST_CASE(responses_streams_and_embeddings_are_metered_from_their_own_usage) {
   MockUpstream responses(
-      {.events = {"event: response.created\ndata: {\"type\":\"response.created\",\"response\":{\"usage\":null}}\n\n",
-                  "event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\",\"delta\":\"pong\"}\n\n",
-                  "event: response.completed\ndata: {\"type\":\"response.completed\",\"response\":{\"usage\":"
-                  "{\"input_tokens\":30,\"input_tokens_details\":{\"cached_tokens\":20},\"output_tokens\":7,"
+      {.events = {"event: response.created\ndata: "
+                  "{\"type\":\"response.created\",\"response\":{\"usage\":null}}\n\n",
+                  "event: response.output_text.delta\ndata: "
+                  "{\"type\":\"response.output_text.delta\",\"delta\":\"pong\"}\n\n",
+                  "event: response.completed\ndata: "
+                  "{\"type\":\"response.completed\",\"response\":{\"usage\":"
+                  "{\"input_tokens\":30,\"input_tokens_details\":{\"cached_tokens\":20},\"output_"
+                  "tokens\":7,"
                   "\"output_tokens_details\":{\"reasoning_tokens\":3}}}}\n\n"},
        .hold = false});
-  MockUpstream embeddings({.head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n",
-                           .events = {R"({"object":"list","data":[{"object":"embedding","index":0,"embedding":[0.5]}],)",
-                                      R"("model":"fake-gpt","usage":{"prompt_tokens":11,"total_tokens":11}})"},
-                           .hold = false});
+  MockUpstream embeddings(
+      {.head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: "
+               "chunked\r\n\r\n",
+       .events =
+           {R"({"object":"list","data":[{"object":"embedding","index":0,"embedding":[0.5]}],)",
+            R"("model":"fake-gpt","usage":{"prompt_tokens":11,"total_tokens":11}})"},
+       .hold = false});
   TempDir dir;
   std::string config = ProxyConfig(responses.url());
   config += "\n[[vendor]]\nname = \"emb\"\napi = \"openai\"\nbase_url = \"" + embeddings.url() +
@@ -487,28 +497,34 @@ BOOST_AUTO_TEST_CASE(responses_streams_and_embeddings_are_metered_from_their_own
                  "  [[proxy.route]]\n  model = \"embed-*\"\n  vendor = \"emb\"\n\n");
   Exporter exporter(dir, config, kEnv, {"--proxy.listen-address=127.0.0.1:0"});
   const std::string proxy = ProxyUrl(exporter);
-  HttpResult streamed = HttpPost(proxy + "/v1/responses?x=1", R"({"model":"fake-gpt","input":"ping","stream":true})", kJson);
+  HttpResult streamed = HttpPost(proxy + "/v1/responses?x=1",
+                                 R"({"model":"fake-gpt","input":"ping","stream":true})", kJson);
   BOOST_TEST(streamed.status == 200);
   BOOST_TEST(streamed.body.find("response.completed") != std::string::npos);
   BOOST_TEST(responses.request_head().starts_with("POST /v1/responses?x=1 HTTP/1.1"));
-  HttpResult embedded = HttpPost(proxy + "/v1/embeddings", R"({"model":"embed-small","input":"ping"})", kJson);
+  HttpResult embedded =
+      HttpPost(proxy + "/v1/embeddings", R"({"model":"embed-small","input":"ping"})", kJson);
   BOOST_TEST(embedded.status == 200);
   BOOST_TEST(embeddings.request_head().starts_with("POST /v1/embeddings HTTP/1.1"));
   const std::string scrape = exporter.Metrics();
   auto tokens = [&](const std::string& vendor, const std::string& model, const std::string& type) {
-    return ProxySeries(scrape, "llm_tokens_total", {{"vendor", vendor}, {"model", model}, {"type", type}});
+    return ProxySeries(scrape, "llm_tokens_total",
+                       {{"vendor", vendor}, {"model", model}, {"type", type}});
   };
   BOOST_TEST(tokens("fo", "fake-gpt", "input") == 10);
   BOOST_TEST(tokens("fo", "fake-gpt", "cached_input") == 20);
   BOOST_TEST(tokens("fo", "fake-gpt", "output") == 7);
   BOOST_TEST(tokens("fo", "fake-gpt", "reasoning") == 3);
   BOOST_TEST(ProxySeries(scrape, "llm_time_to_first_token_seconds_count", {{"vendor", "fo"}}) == 1);
-  BOOST_TEST(ProxySeries(scrape, "llm_requests_total", {{"vendor", "fo"}, {"endpoint", "responses"}, {"code", "200"}}) == 1);
+  BOOST_TEST(ProxySeries(scrape, "llm_requests_total",
+                         {{"vendor", "fo"}, {"endpoint", "responses"}, {"code", "200"}}) == 1);
   // A model the config does not name is counted as "other" (and priced by its
   // own name: unpriced here).
   BOOST_TEST(tokens("emb", "other", "input") == 11);
-  BOOST_TEST(ProxySeries(scrape, "llm_unpriced_requests_total", {{"vendor", "emb"}, {"model", "other"}}) == 1);
-  BOOST_TEST(ProxySeries(scrape, "llm_requests_total", {{"vendor", "emb"}, {"endpoint", "embeddings"}}) == 1);
+  BOOST_TEST(ProxySeries(scrape, "llm_unpriced_requests_total",
+                         {{"vendor", "emb"}, {"model", "other"}}) == 1);
+  BOOST_TEST(ProxySeries(scrape, "llm_requests_total",
+                         {{"vendor", "emb"}, {"endpoint", "embeddings"}}) == 1);
   StopCleanly(exporter);
 }
 
