@@ -18,4 +18,5 @@ struct CurlGlobal {
 };
 }  // namespace llm_exporter::testing
 
-BOOST_TEST_GLOBAL_FIXTURE(llm_exporter::testing::CurlGlobal);
+using CurlGlobalFixture = llm_exporter::testing::CurlGlobal;
+BOOST_TEST_GLOBAL_FIXTURE(CurlGlobalFixture);
