@@ -268,6 +268,9 @@ void Connection::Dispatch() {
     forward_.reset();
     return Reject(502, "the proxy could not start a request to the vendor", false);
   }
+  // Held while the vendor's reply runs: when the client has pipelined its next
+  // request, no read or wait of ours is pending to keep this connection.
+  running_hold_ = shared_from_this();
   WatchClient();
 }
 
@@ -396,6 +399,7 @@ void Connection::Flush() {
 
 void Connection::AfterReply() {
   finishing_ = false;
+  running_hold_.reset();  // a handler holds this connection while it runs
   if (closed_) return;
   boost::system::error_code ignored;
   if (cut_) {
@@ -441,6 +445,8 @@ void Connection::OnWritten(const boost::system::error_code& ec) {
 void Connection::Close() {
   if (closed_) return;
   closed_ = true;
+  // Released from the loop, never here: the caller may be this connection.
+  if (running_hold_) boost::asio::post(loop_.io, [hold = std::move(running_hold_)] {});
   boost::system::error_code ignored;
   socket_.close(ignored);
 }

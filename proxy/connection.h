@@ -73,6 +73,7 @@ class Connection : public std::enable_shared_from_this<Connection>, public Clien
   std::optional<Parser> parser_;
   Clock::time_point idle_deadline_ = Clock::time_point::max();
   std::unique_ptr<Forward> forward_;
+  std::shared_ptr<Connection> running_hold_;  // this, while a forward runs
 
   std::string out_;      // waiting to be written
   std::string writing_;  // being written

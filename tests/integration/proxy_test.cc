@@ -528,5 +528,33 @@ BOOST_AUTO_TEST_CASE(responses_streams_and_embeddings_are_metered_from_their_own
   StopCleanly(exporter);
 }
 
+BOOST_AUTO_TEST_CASE(pipelined_requests_are_answered_in_order_while_a_stream_runs) {
+  TempDir dir;
+  FakeVendor vendor(dir, {"--token-ms", "30"});
+  Exporter exporter(dir, ProxyConfig(vendor.url()), kEnv, {"--proxy.listen-address=127.0.0.1:0"});
+  const std::string proxy = ProxyUrl(exporter);
+  // The second request arrives while the first one's stream runs: it waits
+  // in the socket (and must not be taken for a hang-up).
+  const int fd =
+      OpenStream(proxy, PostRequest("/v1/chat/completions", Chat(true, false), kJson), "data: ");
+  const std::string second = PostRequest("/v1/chat/completions", Chat(false, false), kJson);
+  BOOST_REQUIRE(send(fd, second.data(), second.size(), MSG_NOSIGNAL) ==
+                static_cast<ssize_t>(second.size()));
+  std::string received;
+  char buffer[4096];
+  while (received.find("\"object\":\"chat.completion\"") == std::string::npos) {
+    const ssize_t n = recv(fd, buffer, sizeof buffer, 0);
+    if (n <= 0) break;
+    received.append(buffer, static_cast<size_t>(n));
+  }
+  close(fd);
+  BOOST_TEST(received.find("\"object\":\"chat.completion\"") != std::string::npos);
+  BOOST_REQUIRE(WaitForSeries(exporter, "llm_requests_total",
+                              {{"source", "proxy"}, {"vendor", "fo"}, {"code", "200"}}, 2));
+  BOOST_TEST(ProxySeries(exporter.Metrics(), "llm_requests_total",
+                         {{"vendor", "fo"}, {"code", "499"}}) == 0);
+  StopCleanly(exporter);
+}
+
 }  // namespace
 }  // namespace llm_exporter::testing
