@@ -22,6 +22,7 @@ using base::EqualsIgnoreCase;
 
 constexpr std::chrono::seconds kIdleTimeout{75};     // between requests (nginx's keepalive_timeout)
 constexpr std::chrono::seconds kRequestTimeout{60};  // to send a request's head and body
+constexpr std::chrono::seconds kSendTimeout{120};    // for one write to the client to finish
 constexpr uint32_t kMaxHeadBytes = 64 * 1024;
 constexpr size_t kBacklogBytes = 256 * 1024;
 
@@ -89,6 +90,13 @@ void Connection::ArmIdle(std::chrono::seconds after) { idle_deadline_ = Clock::n
 
 void Connection::Tick(Clock::time_point now) {
   if (closed_) return;
+  if (write_pending_ && now - write_started_ > kSendTimeout) {
+    // The client stopped reading: nothing else would ever end this.
+    if (forward_) forward_->ClientGone();
+    boost::system::error_code ignored;
+    socket_.set_option(boost::asio::socket_base::linger(true, 0), ignored);
+    return Close();
+  }
   if (forward_ && forward_->running()) return forward_->CheckTimeouts(now);
   if (now >= idle_deadline_) Close();
 }
@@ -138,7 +146,9 @@ void Connection::OnHead(const boost::system::error_code& ec) {
     return;
   }
   ArmIdle(kRequestTimeout);
-  if (EqualsIgnoreCase(View(request[http::field::expect]), "100-continue")) {
+  // An HTTP/1.0 client never gets a 1xx (RFC 9110 15.2).
+  if (request.version() >= 11 &&
+      EqualsIgnoreCase(View(request[http::field::expect]), "100-continue")) {
     writing_ = "HTTP/1.1 100 Continue\r\n\r\n";
     write_pending_ = true;
     boost::asio::async_write(
@@ -221,7 +231,10 @@ void Connection::Dispatch() {
     if (!client) return Reject(401, "invalid or missing client key for this proxy", false);
     forward.client = *client;
   }
-  std::string connection_tokens(View(request[http::field::connection]));
+  std::string connection_tokens;  // of every Connection header
+  for (auto [it, end] = request.equal_range(http::field::connection); it != end; ++it) {
+    connection_tokens += std::string(View(it->value())) + ",";
+  }
   bool has_accept = false;
   bool has_content_type = false;
   bool has_anthropic_version = false;
@@ -311,7 +324,9 @@ void Connection::SendHead(long status, const HeaderList& headers,
                      std::string(reason.data(), reason.size()) + "\r\n";
   for (const auto& [name, value] : headers) head += name + ": " + value + "\r\n";
   const bool http11 = parser_->get().version() >= 11;
-  if (content_length) {
+  if (status == 204 || status == 304 || status < 200) {
+    // No body, whatever the headers say: no framing and no terminator.
+  } else if (content_length) {
     head += "Content-Length: " + std::to_string(*content_length) + "\r\n";
   } else if (http11) {
     chunked_ = true;
@@ -392,6 +407,7 @@ void Connection::Flush() {
   writing_.swap(out_);
   out_.clear();
   write_pending_ = true;
+  write_started_ = Clock::now();
   boost::asio::async_write(socket_, boost::asio::buffer(writing_),
                            [self = shared_from_this()](const boost::system::error_code& ec,
                                                        size_t) { self->OnWritten(ec); });

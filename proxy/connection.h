@@ -89,6 +89,7 @@ class Connection : public std::enable_shared_from_this<Connection>, public Clien
   config::WireApi dialect_ = config::WireApi::kOpenAi;
   std::string endpoint_label_ = "other";
   Clock::time_point received_at_;
+  Clock::time_point write_started_;
   std::array<char, 4096> drain_{};
 };
 

@@ -1,5 +1,6 @@
 #include "proxy/curl_loop.h"
 
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <boost/asio/post.hpp>
@@ -30,6 +31,8 @@ bool CurlLoop::Add(CURL* easy, Transfer* owner) {
   curl_easy_setopt(easy, CURLOPT_PRIVATE, static_cast<void*>(owner));
   curl_easy_setopt(easy, CURLOPT_CLOSESOCKETFUNCTION, &CurlLoop::OnCloseSocket);
   curl_easy_setopt(easy, CURLOPT_CLOSESOCKETDATA, this);
+  curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, &CurlLoop::OnOpenSocket);
+  curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, this);
   return curl_multi_add_handle(multi_, easy) == CURLM_OK;
 }
 
@@ -54,8 +57,16 @@ int CurlLoop::OnSocket(CURL* /*easy*/, curl_socket_t fd, int what, void* self_pt
   auto& self = *static_cast<CurlLoop*>(self_ptr);
   auto found = self.sockets_.find(fd);
   if (what == CURL_POLL_REMOVE) {
-    // Idle, not closed: waits still pending are ignored when they fire.
-    if (found != self.sockets_.end()) found->second->what = 0;
+    if (found == self.sockets_.end()) return 0;
+    if (self.opened_.count(fd)) {
+      // A connection going idle, not closed: waits still pending are ignored
+      // when they fire, and the registration serves its next transfer.
+      found->second->what = 0;
+    } else {
+      found->second->gone = true;
+      found->second->descriptor.release();  // libcurl closes it next, unseen
+      self.sockets_.erase(found);
+    }
     return 0;
   }
   if (found == self.sockets_.end()) {
@@ -66,8 +77,17 @@ int CurlLoop::OnSocket(CURL* /*easy*/, curl_socket_t fd, int what, void* self_pt
   return 0;
 }
 
+curl_socket_t CurlLoop::OnOpenSocket(void* self_ptr, curlsocktype /*purpose*/,
+                                     curl_sockaddr* address) {
+  auto& self = *static_cast<CurlLoop*>(self_ptr);
+  const curl_socket_t fd = ::socket(address->family, address->socktype, address->protocol);
+  if (fd != CURL_SOCKET_BAD) self.opened_.insert(fd);
+  return fd;
+}
+
 int CurlLoop::OnCloseSocket(void* self_ptr, curl_socket_t fd) {
   auto& self = *static_cast<CurlLoop*>(self_ptr);
+  self.opened_.erase(fd);
   if (auto found = self.sockets_.find(fd); found != self.sockets_.end()) {
     found->second->gone = true;
     found->second->descriptor.release();  // deregistered before the number is reused

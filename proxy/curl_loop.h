@@ -18,6 +18,7 @@
 #include <functional>
 #include <memory>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 namespace llm_exporter::proxy {
@@ -68,6 +69,7 @@ class CurlLoop {
 
   static int OnSocket(CURL* easy, curl_socket_t fd, int what, void* self, void* socket);
   static int OnCloseSocket(void* self, curl_socket_t fd);
+  static curl_socket_t OnOpenSocket(void* self, curlsocktype purpose, curl_sockaddr* address);
   static int OnTimer(CURLM* multi, long timeout_ms, void* self);
   void Arm(const std::shared_ptr<Socket>& socket, curl_socket_t fd);
   void Action(curl_socket_t fd, int events);
@@ -89,6 +91,10 @@ class CurlLoop {
   // libcurl's cache (what = 0), so reusing it costs no system call.
   std::unordered_map<curl_socket_t, std::shared_ptr<Socket>> sockets_;
   std::vector<CURL*> idle_easy_;
+  // Sockets opened through OnOpenSocket: their close is reported to us, so
+  // their registration may outlive CURL_POLL_REMOVE. Any other socket (the
+  // threaded resolver's) is closed by libcurl alone, right after REMOVE.
+  std::unordered_set<curl_socket_t> opened_;
 };
 
 }  // namespace llm_exporter::proxy

@@ -67,11 +67,15 @@ void MockUpstream::Serve(int fd) {
   ++requests_;
   std::string reply = script_.head;
   for (const std::string& event : script_.events) {
+    if (!script_.chunked) {
+      reply += event;
+      continue;
+    }
     char size[20];
     std::snprintf(size, sizeof size, "%zx\r\n", event.size());
     reply += size + event + "\r\n";
   }
-  if (!script_.hold) reply += "0\r\n\r\n";
+  if (!script_.hold && script_.chunked) reply += "0\r\n\r\n";
   send(fd, reply.data(), reply.size(), MSG_NOSIGNAL);
   while (script_.hold && !stop_) {
     pollfd p{fd, POLLIN, 0};

@@ -24,6 +24,7 @@ class MockUpstream {
         "Transfer-Encoding: chunked\r\n\r\n";
     std::vector<std::string> events;  // each sent as one chunk
     bool hold = true;                 // keep the reply open until the peer hangs up
+    bool chunked = true;              // events as chunks (else as they are, after the head)
   };
 
   explicit MockUpstream(Script script);

@@ -5,6 +5,7 @@
 // is booked once.
 
 #include <arpa/inet.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <rapidjson/document.h>
 #include <signal.h>
@@ -553,6 +554,68 @@ BOOST_AUTO_TEST_CASE(pipelined_requests_are_answered_in_order_while_a_stream_run
                               {{"source", "proxy"}, {"vendor", "fo"}, {"code", "200"}}, 2));
   BOOST_TEST(ProxySeries(exporter.Metrics(), "llm_requests_total",
                          {{"vendor", "fo"}, {"code", "499"}}) == 0);
+  StopCleanly(exporter);
+}
+
+BOOST_AUTO_TEST_CASE(a_vendor_named_by_host_name_is_resolved_and_reached) {
+  // libcurl's threaded resolver hands the loop a socket of its own and closes
+  // it behind its back: a registration kept for it once made the next socket
+  // that got its number fail or hang. ("localhost" is no test: libcurl answers
+  // it without resolving.) This host's name must resolve to a loopback address.
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  addrinfo hints{};
+  hints.ai_family = AF_INET;
+  addrinfo* found = nullptr;
+  if (getaddrinfo(host, nullptr, &hints, &found) != 0 || found == nullptr) {
+    BOOST_TEST_MESSAGE("skipped: this host's name does not resolve");
+    return;
+  }
+  char ip[INET_ADDRSTRLEN] = {};
+  inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(found->ai_addr)->sin_addr, ip, sizeof ip);
+  freeaddrinfo(found);
+  if (!std::string(ip).starts_with("127.")) {
+    BOOST_TEST_MESSAGE("skipped: this host's name resolves to " << ip << ", not loopback");
+    return;
+  }
+  TempDir dir;
+  FakeVendor vendor(dir, {"--listen", std::string(ip) + ":0"});
+  const std::string port = vendor.url().substr(vendor.url().rfind(':'));
+  Exporter exporter(
+      dir, ProxyConfig("http://" + std::string(host) + port, "first_byte_timeout = \"5s\"\n"), kEnv,
+      {"--proxy.listen-address=127.0.0.1:0"});
+  const std::string proxy = ProxyUrl(exporter);
+  for (int i = 0; i < 3; ++i) {
+    HttpResult result =
+        HttpPost(proxy + "/v1/chat/completions", Chat(i % 2 == 1, false), kJson, 10s);
+    BOOST_TEST(result.status == 200, result.body);
+  }
+  StopCleanly(exporter);
+}
+
+BOOST_AUTO_TEST_CASE(a_reply_without_a_body_keeps_the_connection_in_step) {
+  MockUpstream upstream({.head = "HTTP/1.1 204 No Content\r\nx-request-id: empty\r\n\r\n",
+                         .events = {},
+                         .hold = false,
+                         .chunked = false});
+  TempDir dir;
+  Exporter exporter(dir, ProxyConfig(upstream.url()), kEnv, {"--proxy.listen-address=127.0.0.1:0"});
+  const std::string proxy = ProxyUrl(exporter);
+  // Two requests on one connection: the first reply must end where it ends.
+  const std::string request = PostRequest("/v1/chat/completions", Chat(false, false), kJson);
+  const int fd = OpenStream(proxy, request, "\r\n\r\n");
+  BOOST_REQUIRE(send(fd, request.data(), request.size(), MSG_NOSIGNAL) ==
+                static_cast<ssize_t>(request.size()));
+  std::string received;
+  char buffer[4096];
+  while (received.find("HTTP/1.1 204") == std::string::npos) {
+    const ssize_t n = recv(fd, buffer, sizeof buffer, 0);
+    if (n <= 0) break;
+    received.append(buffer, static_cast<size_t>(n));
+  }
+  close(fd);
+  BOOST_TEST(received.find("HTTP/1.1 204 No Content\r\n") != std::string::npos, received);
+  BOOST_TEST(received.find("0\r\n\r\n") == std::string::npos, received);  // no chunk terminator
   StopCleanly(exporter);
 }
 
