@@ -105,8 +105,11 @@ BOOST_AUTO_TEST_CASE(vendors_behind_tls_a_private_ca_mutual_tls_and_an_egress_pr
       Vendor("mtls", mtls_port, ca + name + client) +
       Vendor("proxied", tls_port, ca + name, "proxy_url = \"" + proxy.url() + "\"\n") +
       Vendor("insecure", tls_port, "insecure_skip_verify = true\n") + "[pricing]\nfiles = [\"" +
-      std::string(LLM_EXPORTER_SOURCE_DIR) + "/pricing/fake_prices.toml\"]\n";
-  Exporter exporter(dir, config, {{"FAKE_KEY", kKey}});
+      std::string(LLM_EXPORTER_SOURCE_DIR) + "/pricing/fake_prices.toml\"]\n" +
+      // The in-path proxy reaches vendors with the same TLS and egress settings.
+      "[proxy]\n  [[proxy.route]]\n  model = \"fake-gpt\"\n  vendor = \"mtls\"\n"
+      "  [[proxy.route]]\n  model = \"fake-gpt-*\"\n  vendor = \"proxied\"\n";
+  Exporter exporter(dir, config, {{"FAKE_KEY", kKey}}, {"--proxy.listen-address=127.0.0.1:0"});
 
   auto runs = [&](const std::string& scrape, const std::string& target) {
     return Series(scrape, "llm_probes_total", {{"target", target}}).value_or(0);
@@ -152,6 +155,26 @@ BOOST_AUTO_TEST_CASE(vendors_behind_tls_a_private_ca_mutual_tls_and_an_egress_pr
   BOOST_REQUIRE(warning.has_value());
   BOOST_TEST((*warning)["level"] == "warn");
   BOOST_TEST((*warning)["vendor"] == "insecure");
+
+  // Through the proxy: to the mutual-TLS vendor, and through the egress proxy.
+  auto listening = FindLog(exporter.process().Stderr(), "Proxy listening on");
+  BOOST_REQUIRE(listening.has_value());
+  const std::string proxy_url = "http://" + (*listening)["address"] + "/v1/chat/completions";
+  const int tunnels = proxy.tunnels();
+  for (const std::string model : {"fake-gpt", "fake-gpt-via-egress"}) {
+    HttpResult result = HttpPost(
+        proxy_url, R"({"model":")" + model + R"(","messages":[{"role":"user","content":"ping"}]})",
+        {"Content-Type: application/json", "Authorization: Bearer " + kKey});
+    BOOST_TEST(result.status == 200, model << ": " << result.body);
+  }
+  BOOST_TEST(proxy.tunnels() > tunnels);
+  scrape = exporter.Metrics();
+  BOOST_TEST(Series(scrape, "llm_requests_total",
+                    {{"source", "proxy"}, {"vendor", "mtls"}, {"code", "200"}})
+                 .value_or(0) == 1);
+  BOOST_TEST(Series(scrape, "llm_requests_total",
+                    {{"source", "proxy"}, {"vendor", "proxied"}, {"code", "200"}})
+                 .value_or(0) == 1);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
