@@ -161,12 +161,7 @@ void Forward::OnDone(CURLcode code) {
   running_ = false;
   if (code == CURLE_OK && status_ >= 200) {
     if (!head_sent_) HeadComplete();
-    relay_.clear();
-    tap_.End(relay_);
-    if (!relay_.empty()) client_.SendBody(relay_);
-    Book(meter::Ending::kComplete, std::nullopt);
-    client_.EndReply(true);
-    return;
+    return EndRelay(meter::Ending::kComplete, true);
   }
   if (!head_sent_) {
     const bool timeout = code == CURLE_OPERATION_TIMEDOUT;
@@ -176,11 +171,18 @@ void Forward::OnDone(CURLcode code) {
                                   curl_easy_strerror(code == CURLE_OK ? CURLE_RECV_ERROR : code));
     return;
   }
+  EndRelay(meter::Ending::kUpstreamReset, false);
+}
+
+// The reply has begun and ends here: what the tap still holds goes to the
+// client, the exchange is booked, and the client's reply ends (cut unless
+// `complete`, so that it sees what it would have seen from the vendor).
+void Forward::EndRelay(meter::Ending ending, bool complete) {
   relay_.clear();
   tap_.End(relay_);
   if (!relay_.empty()) client_.SendBody(relay_);
-  Book(meter::Ending::kUpstreamReset, std::nullopt);
-  client_.EndReply(false);
+  Book(ending, std::nullopt);
+  client_.EndReply(complete);
 }
 
 void Forward::CheckTimeouts(Clock::time_point now) {
@@ -201,11 +203,7 @@ void Forward::CheckTimeouts(Clock::time_point now) {
     client_.SendError(504, "the vendor did not answer in time");
     return;
   }
-  relay_.clear();
-  tap_.End(relay_);
-  if (!relay_.empty()) client_.SendBody(relay_);
-  Book(meter::Ending::kTimeout, std::nullopt);
-  client_.EndReply(false);
+  EndRelay(meter::Ending::kTimeout, false);
 }
 
 void Forward::Book(meter::Ending ending, std::optional<long> client_code) {

@@ -99,6 +99,7 @@ class Forward final : public CurlLoop::Transfer {
   static size_t OnHeaderLine(char* data, size_t size, size_t count, void* self);
   static size_t OnBodyBytes(char* data, size_t size, size_t count, void* self);
   void HeadComplete();
+  void EndRelay(meter::Ending ending, bool complete);
   // Stops the transfer (if running) and books the exchange.
   void Book(meter::Ending ending, std::optional<long> client_code);
 

@@ -274,6 +274,18 @@ int OpenStream(const std::string& proxy_url, const std::string& request,
   return fd;
 }
 
+// Reads from `fd` until `marker` has arrived or the peer closes; all read.
+std::string ReadUntil(int fd, const std::string& marker) {
+  std::string received;
+  char buffer[4096];
+  while (received.find(marker) == std::string::npos) {
+    const ssize_t n = recv(fd, buffer, sizeof buffer, 0);
+    if (n <= 0) break;
+    received.append(buffer, static_cast<size_t>(n));
+  }
+  return received;
+}
+
 std::string PostRequest(const std::string& path, const std::string& body,
                         const std::vector<std::string>& headers) {
   std::string request = "POST " + path + " HTTP/1.1\r\nHost: proxy\r\nContent-Length: " +
@@ -541,13 +553,7 @@ BOOST_AUTO_TEST_CASE(pipelined_requests_are_answered_in_order_while_a_stream_run
   const std::string second = PostRequest("/v1/chat/completions", Chat(false, false), kJson);
   BOOST_REQUIRE(send(fd, second.data(), second.size(), MSG_NOSIGNAL) ==
                 static_cast<ssize_t>(second.size()));
-  std::string received;
-  char buffer[4096];
-  while (received.find("\"object\":\"chat.completion\"") == std::string::npos) {
-    const ssize_t n = recv(fd, buffer, sizeof buffer, 0);
-    if (n <= 0) break;
-    received.append(buffer, static_cast<size_t>(n));
-  }
+  const std::string received = ReadUntil(fd, "\"object\":\"chat.completion\"");
   close(fd);
   BOOST_TEST(received.find("\"object\":\"chat.completion\"") != std::string::npos);
   BOOST_REQUIRE(WaitForSeries(exporter, "llm_requests_total",
@@ -606,13 +612,7 @@ BOOST_AUTO_TEST_CASE(a_reply_without_a_body_keeps_the_connection_in_step) {
   const int fd = OpenStream(proxy, request, "\r\n\r\n");
   BOOST_REQUIRE(send(fd, request.data(), request.size(), MSG_NOSIGNAL) ==
                 static_cast<ssize_t>(request.size()));
-  std::string received;
-  char buffer[4096];
-  while (received.find("HTTP/1.1 204") == std::string::npos) {
-    const ssize_t n = recv(fd, buffer, sizeof buffer, 0);
-    if (n <= 0) break;
-    received.append(buffer, static_cast<size_t>(n));
-  }
+  const std::string received = ReadUntil(fd, "HTTP/1.1 204");
   close(fd);
   BOOST_TEST(received.find("HTTP/1.1 204 No Content\r\n") != std::string::npos, received);
   BOOST_TEST(received.find("0\r\n\r\n") == std::string::npos, received);  // no chunk terminator
