@@ -21,7 +21,6 @@ using base::EqualsIgnoreCase;
 
 constexpr std::chrono::seconds kIdleTimeout{75};     // between requests (nginx's keepalive_timeout)
 constexpr std::chrono::seconds kRequestTimeout{60};  // to send a request's head and body
-constexpr std::chrono::seconds kSendTimeout{120};    // for one write to the client to finish
 constexpr uint32_t kMaxHeadBytes = 64 * 1024;
 constexpr size_t kBacklogBytes = 256 * 1024;
 
@@ -55,8 +54,9 @@ void Connection::ArmIdle(std::chrono::seconds after) { idle_deadline_ = Clock::n
 
 void Connection::Tick(Clock::time_point now) {
   if (closed_) return;
-  if (write_pending_ && now - write_started_ > kSendTimeout) {
-    // The client stopped reading: nothing else would ever end this.
+  // A client that reads nothing for idle_timeout is treated like a vendor
+  // that sends nothing for as long: nothing else would ever end this.
+  if (write_pending_ && now - write_started_ > routing_()->config().proxy.idle_timeout) {
     if (forward_) forward_->ClientGone();
     boost::system::error_code ignored;
     socket_.set_option(boost::asio::socket_base::linger(true, 0), ignored);

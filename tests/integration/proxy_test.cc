@@ -619,5 +619,25 @@ BOOST_AUTO_TEST_CASE(a_reply_without_a_body_keeps_the_connection_in_step) {
   StopCleanly(exporter);
 }
 
+BOOST_AUTO_TEST_CASE(a_client_that_stops_reading_is_cut_after_the_idle_timeout) {
+  // A long, fast stream to a client that reads nothing: the proxy's backlog and
+  // the socket buffers fill, the vendor is paused, and after idle_timeout
+  // without a finished write the request ends as the client's abort.
+  TempDir dir;
+  FakeVendor vendor(dir, {"--reply-tokens", "100000"});
+  Exporter exporter(dir, ProxyConfig(vendor.url(), "idle_timeout = \"500ms\"\n"), kEnv,
+                    {"--proxy.listen-address=127.0.0.1:0"});
+  const std::string proxy = ProxyUrl(exporter);
+  const std::string body =
+      R"({"model":"fake-gpt","max_tokens":100000,"stream":true,"messages":[{"role":"user","content":"go"}]})";
+  const int fd = OpenStream(proxy, PostRequest("/v1/chat/completions", body, kJson), "data: ");
+  BOOST_TEST(WaitForSeries(exporter, "llm_requests_total",
+                           {{"source", "proxy"}, {"vendor", "fo"}, {"code", "499"}}, 1, 15s));
+  close(fd);
+  BOOST_TEST(ProxySeries(exporter.Metrics(), "llm_usage_missing_total",
+                         {{"vendor", "fo"}, {"reason", "client_abort"}}) == 1);
+  StopCleanly(exporter);
+}
+
 }  // namespace
 }  // namespace llm_exporter::testing
