@@ -12,7 +12,9 @@ namespace llm_exporter::config {
 
 // The client keys file: one `NAME KEY` pair a line (blank lines and lines
 // starting with '#' skipped). Names are label values; keys are secrets and
-// never appear in an error. Problems name the file's line.
+// never appear in an error. Problems name the file's line. Names are short
+// and keys long, so a line written KEY NAME is refused rather than turning
+// a key into a label.
 std::vector<std::string> ParseClientKeys(const std::string& path, std::vector<ClientKey>& out) {
   std::vector<std::string> problems;
   std::ifstream in(path, std::ios::binary);
@@ -30,16 +32,20 @@ std::vector<std::string> ParseClientKeys(const std::string& path, std::vector<Cl
     if (name.empty() || name.front() == '#') continue;
     const std::string where = path + ":" + std::to_string(number) + ": ";
     const bool name_ok =
-        name.size() <= 64 && std::all_of(name.begin(), name.end(), [](char c) {
+        name.size() <= kMaxClientNameBytes && std::all_of(name.begin(), name.end(), [](char c) {
           return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
         });
-    if (!name_ok) {
-      problems.push_back(where + "client name \"" + name.substr(0, 64) +
-                         "\" must be 1 to 64 letters, digits, '_', '-' or '.'");
-    } else if (key.empty()) {
-      problems.push_back(where + "client \"" + name + "\" has no key (want: NAME KEY)");
-    } else if (!extra.empty()) {
-      problems.push_back(where + "client \"" + name + "\": more than two words (want: NAME KEY)");
+    // A malformed line may hold a key (alone, or before its name), so no word
+    // of it is ever repeated: the line number says where to look.
+    if (key.empty() || !extra.empty()) {
+      problems.push_back(where + "want two words, NAME KEY (the line's words are not shown)");
+    } else if (!name_ok) {
+      problems.push_back(where + "the client name must be 1 to " +
+                         std::to_string(kMaxClientNameBytes) +
+                         " letters, digits, '_', '-' or '.' (a key first, then its name?)");
+    } else if (key.size() < kMinClientKeyBytes) {
+      problems.push_back(where + "client \"" + name + "\": its key is shorter than " +
+                         std::to_string(kMinClientKeyBytes) + " characters");
     } else if (!names.insert(name).second) {
       problems.push_back(where + "client \"" + name + "\" is listed twice");
     } else if (!keys.insert(key).second) {

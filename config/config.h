@@ -96,6 +96,10 @@ struct ClientKey {
 
 // The most client keys one file may hold: `client` is a label.
 inline constexpr size_t kMaxClientKeys = 1000;
+// Client names are at most this long and keys at least this long: a key
+// written where its name belongs is refused, never exported as a label.
+inline constexpr size_t kMaxClientNameBytes = 32;
+inline constexpr size_t kMinClientKeyBytes = 16;
 
 struct ProxyConfig {
   int64_t max_body_bytes = 10 * 1024 * 1024;

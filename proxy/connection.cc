@@ -102,7 +102,9 @@ void Connection::OnHead(const boost::system::error_code& ec) {
   dialect_ = DialectOfPath(path);
   if (const EndpointInfo* endpoint = FindEndpoint(path))
     endpoint_label_ = std::string(endpoint->label);
-  const int64_t limit = routing_()->config().proxy.max_body_bytes;
+  // One config for the whole request, from its head on.
+  request_routing_ = routing_();
+  const int64_t limit = request_routing_->config().proxy.max_body_bytes;
   parser_->body_limit(static_cast<uint64_t>(limit));
   if (auto length = parser_->content_length(); length && *length > static_cast<uint64_t>(limit)) {
     Reject(413,
@@ -139,7 +141,7 @@ void Connection::ReadBody() {
 void Connection::OnBody(const boost::system::error_code& ec) {
   if (closed_) return;
   if (ec == http::error::body_limit) {
-    const int64_t limit = routing_()->config().proxy.max_body_bytes;
+    const int64_t limit = request_routing_->config().proxy.max_body_bytes;
     return Reject(
         413,
         "request body is larger than the proxy's max_body_bytes (" + std::to_string(limit) + ")",
@@ -171,7 +173,7 @@ void Connection::Dispatch() {
   if (View(request.method_string()) != endpoint->method) {
     return Reject(405, "use " + std::string(endpoint->method) + " for " + std::string(path), false);
   }
-  std::shared_ptr<const Routing> routing = routing_();
+  const std::shared_ptr<const Routing>& routing = request_routing_;
   if (endpoint->endpoint == Endpoint::kModels) {
     const bool anthropic = !request["anthropic-version"].empty();
     out_ += JsonResponse(200, routing->ModelsBody(anthropic), close_after_);

@@ -68,6 +68,7 @@ class Connection : public std::enable_shared_from_this<Connection>, public Clien
   LoopContext& loop_;
   boost::asio::ip::tcp::socket socket_;
   RoutingSource routing_;
+  std::shared_ptr<const Routing> request_routing_;  // the config the current request runs under
   std::set<Connection*>& live_;
   boost::beast::flat_buffer buffer_;
   std::optional<Parser> parser_;

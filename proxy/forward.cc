@@ -7,6 +7,7 @@
 #include "base/log.h"
 #include "base/text.h"
 #include "pricing/cost.h"
+#include "proxy/hop_by_hop.h"
 
 namespace llm_exporter::proxy {
 namespace {
@@ -18,13 +19,6 @@ std::string_view Trim(std::string_view text) {
     text.remove_suffix(1);
   }
   return text;
-}
-
-// Headers of one hop only (RFC 9110 7.6.1), and the framing the proxy redoes.
-bool IsHopByHop(std::string_view lower) {
-  return lower == "connection" || lower == "keep-alive" || lower == "proxy-connection" ||
-         lower == "transfer-encoding" || lower == "te" || lower == "trailer" ||
-         lower == "upgrade" || lower == "proxy-authenticate" || lower == "content-length";
 }
 
 double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
@@ -115,7 +109,9 @@ size_t Forward::OnHeaderLine(char* data, size_t size, size_t count, void* self_p
       self.content_length_ = length;
     }
   }
-  if (!IsHopByHop(lower)) self.headers_.emplace_back(std::string(name), std::string(value));
+  // Content-Length: the client's framing is redone (SendHead gets it apart).
+  if (!IsHopByHop(lower) && lower != "content-length")
+    self.headers_.emplace_back(std::string(name), std::string(value));
   return n;
 }
 

@@ -1,6 +1,7 @@
 #include "proxy/request_builder.h"
 
 #include "base/text.h"
+#include "proxy/hop_by_hop.h"
 #include "wire/dialect.h"
 #include "wire/request_body.h"
 
@@ -14,12 +15,11 @@ std::string_view View(boost::beast::string_view text) { return {text.data(), tex
 
 // Request headers that stay on this hop, or that libcurl writes itself.
 bool DroppedRequestHeader(std::string_view lower, std::string_view connection_tokens) {
-  static constexpr std::string_view kDropped[] = {
-      "connection", "keep-alive",     "proxy-connection", "transfer-encoding",
-      "te",         "trailer",        "upgrade",          "proxy-authorization",
-      "host",       "content-length", "expect",           "accept-encoding"};
-  for (std::string_view name : kDropped) {
-    if (lower == name) return true;
+  // Hop-by-hop, or written by libcurl itself (Host, the body's framing); the
+  // vendor's reply must come uncompressed to be metered.
+  if (IsHopByHop(lower) || lower == "host" || lower == "content-length" || lower == "expect" ||
+      lower == "accept-encoding") {
+    return true;
   }
   // Headers the client's Connection header names are hop-by-hop too.
   size_t start = 0;

@@ -74,6 +74,8 @@ HttpResult HttpPost(const std::string& url, const std::string& body,
                     const std::vector<std::string>& headers = {},
                     std::chrono::milliseconds timeout = 10s);
 
+// A TCP socket bound to a free loopback port (given in `port`), not listening yet.
+int BindLoopback(int* port);
 // A TCP port that was free a moment ago (for programs that cannot report theirs).
 int FreePort();
 

@@ -9,17 +9,12 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "tests/integration/harness.h"
+
 namespace llm_exporter::testing {
 
 MockUpstream::MockUpstream(Script script) : script_(std::move(script)) {
-  listen_fd_ = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(listen_fd_, reinterpret_cast<sockaddr*>(&address), sizeof address);
-  socklen_t length = sizeof address;
-  getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&address), &length);
-  port_ = ntohs(address.sin_port);
+  listen_fd_ = BindLoopback(&port_);
   listen(listen_fd_, 16);
   thread_ = std::thread([this] {
     while (!stop_) {

@@ -120,28 +120,35 @@ BOOST_AUTO_TEST_CASE(errors_come_in_each_dialects_shape) {
   BOOST_TEST(response.ends_with("\r\n\r\n{}"));
 }
 
-BOOST_AUTO_TEST_CASE(client_keys_file_problems_name_the_line_never_the_key) {
+BOOST_AUTO_TEST_CASE(client_keys_file_problems_name_the_line_never_a_word_that_may_be_a_key) {
   char path[] = "/tmp/client_keys_XXXXXX";
   const int fd = mkstemp(path);
   BOOST_REQUIRE(fd >= 0);
   close(fd);
-  std::ofstream(path) << "# comment\n\nteam-a sk-secret-aaaa\nteam-b\nteam-a sk-secret-bbbb\n"
-                         "bad/name sk-secret-cccc\nteam-c sk-secret-aaaa\nteam-d sk-d extra\n"
-                         "team-e sk-secret-eeee\r\n";
+  std::ofstream(path)
+      << "# comment\n\nteam-a sk-secret-aaaa-0000\nsk-secret-lonely-0000\n"
+         "team-a sk-secret-bbbb-0000\nsk-secret-swapped-0000000000000000000 team-x\n"
+         "team-c sk-secret-aaaa-0000\nteam-d sk-secret-dddd-0000 extra\n"
+         "team-s sk-short\nteam-e sk-secret-eeee-0000\r\n";
   std::vector<config::ClientKey> keys;
   const auto problems = config::ParseClientKeys(path, keys);
   std::remove(path);
-  BOOST_REQUIRE(problems.size() == 5u);
-  BOOST_TEST(problems[0].find(":4: client \"team-b\" has no key") != std::string::npos);
+  BOOST_REQUIRE(problems.size() == 6u);
+  BOOST_TEST(problems[0].find(":4: want two words, NAME KEY") != std::string::npos);
   BOOST_TEST(problems[1].find(":5: client \"team-a\" is listed twice") != std::string::npos);
-  BOOST_TEST(problems[2].find(":6: client name \"bad/name\"") != std::string::npos);
+  BOOST_TEST(problems[2].find(":6: the client name must be 1 to 32") != std::string::npos);
   BOOST_TEST(problems[3].find(":7: client \"team-c\" has the key of an earlier client") !=
              std::string::npos);
-  BOOST_TEST(problems[4].find(":8:") != std::string::npos);
-  for (const auto& problem : problems) BOOST_TEST(problem.find("sk-secret") == std::string::npos);
+  BOOST_TEST(problems[4].find(":8: want two words") != std::string::npos);
+  BOOST_TEST(problems[5].find(":9: client \"team-s\": its key is shorter than 16") !=
+             std::string::npos);
+  for (const auto& problem : problems) {
+    BOOST_TEST(problem.find("sk-") == std::string::npos, problem);
+  }
   BOOST_REQUIRE(keys.size() == 2u);
   BOOST_TEST(keys[1].name == "team-e");
-  BOOST_TEST(keys[1].key.Reveal() == "sk-secret-eeee");  // the CR of a CRLF file is not the key's
+  BOOST_TEST(keys[1].key.Reveal() ==
+             "sk-secret-eeee-0000");  // the CR of a CRLF file is not the key's
 }
 
 }  // namespace
