@@ -1,11 +1,10 @@
 #include "base/text.h"
 
-#include <cctype>
-
 namespace llm_exporter::base {
 
 namespace {
-char Lower(char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); }
+// ASCII only, whatever the locale (header names, protocol words).
+char Lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
 }  // namespace
 
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {

@@ -1,11 +1,9 @@
 #pragma once
 
-// One request forwarded to a vendor: the libcurl transfer, its timeouts, the
-// relay of the reply to the client through a ReplyTap, and the booking of
+// One request forwarded to a vendor: the upstream transfer (upstream.h), its
+// timeouts, the relay of the reply to the client through a ReplyTap, and the booking of
 // what it cost through the meter, once, however it ends (complete, vendor
 // reset, timeout, or the client hanging up).
-
-#include <curl/curl.h>
 
 #include <boost/asio/io_context.hpp>
 #include <chrono>
@@ -17,22 +15,23 @@
 #include <vector>
 
 #include "meter/meter.h"
-#include "probes/transport.h"
 #include "proxy/curl_loop.h"
 #include "proxy/endpoints.h"
+#include "proxy/plain_upstream.h"
 #include "proxy/proxy_metrics.h"
 #include "proxy/reply_tap.h"
 #include "proxy/routing.h"
+#include "proxy/upstream.h"
 
 namespace llm_exporter::proxy {
 
-using Clock = std::chrono::steady_clock;
 using HeaderList = std::vector<std::pair<std::string, std::string>>;
 
 // What one event-loop thread of the proxy shares among its requests.
 struct LoopContext {
   boost::asio::io_context& io;
   CurlLoop& curl;
+  PlainPool& plain;
   meter::Meter& meter;
   ProxyMetrics& metrics;
 };
@@ -75,7 +74,7 @@ struct ForwardRequest {
   std::chrono::system_clock::time_point started_at;
 };
 
-class Forward final : public CurlLoop::Transfer {
+class Forward final : public UpstreamSink {
  public:
   Forward(LoopContext& loop, ForwardRequest request, ClientSide& client);
   // A forward still running is stopped and booked as the client's abort.
@@ -95,10 +94,14 @@ class Forward final : public CurlLoop::Transfer {
   bool running() const { return running_; }
 
  private:
-  void OnDone(CURLcode code) override;
-  static size_t OnHeaderLine(char* data, size_t size, size_t count, void* self);
-  static size_t OnBodyBytes(char* data, size_t size, size_t count, void* self);
-  void HeadComplete();
+  void OnStatus(long status) override;
+  void OnHeader(std::string_view name, std::string_view value) override;
+  void OnHeadEnd() override;
+  bool Backlogged() override;
+  void OnBody(std::string_view bytes) override;
+  void OnEnd(UpstreamEnd end, std::string_view why) override;
+  // Stops the transfer, which ends here.
+  void StopUpstream();
   void EndRelay(meter::Ending ending, bool complete);
   // Stops the transfer (if running) and books the exchange.
   void Book(meter::Ending ending, std::optional<long> client_code);
@@ -106,9 +109,7 @@ class Forward final : public CurlLoop::Transfer {
   LoopContext& loop_;
   ForwardRequest request_;
   ClientSide& client_;
-  CURL* easy_ = nullptr;
-  curl_slist* header_list_ = nullptr;
-  probes::VendorTransport transport_;
+  std::shared_ptr<Upstream> upstream_;
   ReplyTap tap_;
   std::string relay_;  // bytes for the client, reused
 

@@ -4,9 +4,11 @@
 #include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <set>
 
 #include "base/log.h"
 #include "proxy/connection.h"
+#include "proxy/plain_upstream.h"
 
 namespace llm_exporter::proxy {
 namespace {
@@ -33,6 +35,19 @@ std::string Format(const tcp::endpoint& endpoint) {
          std::to_string(endpoint.port());
 }
 
+// Says which client carries each routed vendor's requests (upstream.h): a
+// vendor that unexpectedly goes through libcurl is one line away.
+void LogUpstreamClients(const Routing& routing) {
+  std::set<std::string> seen;
+  for (const config::ProxyRoute& route : routing.config().proxy.routes) {
+    const config::VendorConfig& vendor = routing.VendorOf(route);
+    if (!seen.insert(vendor.name).second) continue;
+    const bool plain = PlainTargetOf(vendor.base_url + "/", vendor.transport).has_value();
+    LOG_INFO("Proxy upstream client", {"vendor", vendor.name},
+             {"client", plain ? "http1" : "libcurl"});
+  }
+}
+
 }  // namespace
 
 Proxy::Proxy(meter::Meter& meter, ProxyMetrics& metrics, std::shared_ptr<const Routing> routing)
@@ -46,6 +61,7 @@ std::shared_ptr<const Routing> Proxy::Current() const {
 }
 
 void Proxy::Apply(std::shared_ptr<const Routing> routing) {
+  if (started_) LogUpstreamClients(*routing);
   std::lock_guard lock(mutex_);
   routing_ = std::move(routing);
 }
@@ -58,7 +74,8 @@ std::expected<std::vector<std::string>, std::string> Proxy::Start(
   for (size_t i = 0; i < threads; ++i) {
     auto loop = std::make_unique<Loop>();
     loop->curl = std::make_unique<CurlLoop>(loop->io);
-    loop->context.reset(new LoopContext{loop->io, *loop->curl, meter_, metrics_});
+    loop->plain = std::make_unique<PlainPool>(loop->io);
+    loop->context.reset(new LoopContext{loop->io, *loop->curl, *loop->plain, meter_, metrics_});
     loops_.push_back(std::move(loop));
   }
   std::vector<std::string> bound;
@@ -103,6 +120,7 @@ std::expected<std::vector<std::string>, std::string> Proxy::Start(
     bound.push_back(Format(acceptor->local_endpoint()));
     acceptors_.push_back(std::move(acceptor));
   }
+  LogUpstreamClients(*Current());
   for (auto& acceptor : acceptors_) Accept(*acceptor);
   for (auto& loop : loops_) {
     Tick(*loop);

@@ -51,6 +51,7 @@ class Proxy {
     boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work{
         io.get_executor()};
     std::unique_ptr<CurlLoop> curl;
+    std::unique_ptr<PlainPool> plain;
     boost::asio::steady_timer tick{io};
     std::unique_ptr<LoopContext> context;
     std::thread thread;

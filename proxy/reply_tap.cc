@@ -1,9 +1,8 @@
 #include "proxy/reply_tap.h"
 
 #include <rapidjson/document.h>
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
 
+#include "base/json.h"
 #include "base/text.h"
 #include "wire/anthropic_messages.h"
 #include "wire/openai_chat.h"
@@ -16,23 +15,6 @@ bool IsEventStream(std::string_view content_type) {
   std::string_view type = content_type.substr(0, semicolon);
   while (!type.empty() && type.back() == ' ') type.remove_suffix(1);
   return base::EqualsIgnoreCase(type, "text/event-stream");
-}
-
-// The usage object after the last "usage" key in `text` (the tail of a body
-// too long to keep whole), as its own small JSON text.
-std::optional<std::string> LastUsageObject(std::string_view text) {
-  const size_t key = text.rfind("\"usage\"");
-  if (key == std::string_view::npos) return std::nullopt;
-  const size_t open = text.find('{', key);
-  if (open == std::string_view::npos) return std::nullopt;
-  std::string rest(text.substr(open));
-  rapidjson::Document doc;
-  doc.Parse<rapidjson::kParseStopWhenDoneFlag>(rest.c_str());
-  if (doc.HasParseError() || !doc.IsObject()) return std::nullopt;
-  rapidjson::StringBuffer buffer;
-  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
-  doc.Accept(writer);
-  return std::string(buffer.GetString(), buffer.GetSize());
 }
 
 }  // namespace
@@ -103,17 +85,26 @@ void ReplyTap::End(std::string& out) {
 
 std::optional<pricing::Usage> ReplyTap::UsageOfBody() const {
   // Only the usage object is parsed, not the reply around it (vendors put it
-  // at the top level, after the content); a body kept whole is searched
-  // whole, a longer one in its tail.
-  const auto object = LastUsageObject(body_size_ > body_.size() ? tail_ : body_);
-  if (!object) return std::nullopt;
-  const std::string body = R"({"content":[],"usage":)" + *object + "}";
-  if (endpoint_.dialect == config::WireApi::kAnthropic) {
-    auto reply = wire::ParseAnthropicReply(body);
-    if (!reply || !reply->usage_present) return std::nullopt;
-    return reply->usage;
+  // at the top level, after the content): the one after the last "usage" key
+  // of a body kept whole, or of the tail of a longer one.
+  std::string_view text = body_size_ > body_.size() ? tail_ : body_;
+  const size_t key = text.rfind("\"usage\"");
+  if (key == std::string_view::npos) return std::nullopt;
+  const size_t open = text.find('{', key);
+  if (open == std::string_view::npos) return std::nullopt;
+  text.remove_prefix(open);
+  // Bounded nesting and iterative parsing (base::ParseJson's rules), stopping
+  // where the object ends.
+  if (text.find('\0') != std::string_view::npos ||
+      !base::WithinNestingDepth(text, base::kMaxJsonDepth)) {
+    return std::nullopt;
   }
-  auto usage = wire::ExtractOpenAiUsage(body);
+  rapidjson::Document doc;
+  doc.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseStopWhenDoneFlag>(text.data(),
+                                                                                text.size());
+  if (doc.HasParseError() || !doc.IsObject()) return std::nullopt;
+  auto usage = endpoint_.dialect == config::WireApi::kAnthropic ? wire::AnthropicUsageFromJson(doc)
+                                                                : wire::OpenAiUsageFromJson(doc);
   if (!usage) return std::nullopt;
   return *usage;
 }

@@ -116,6 +116,13 @@ std::expected<ChatReply, WireError> ParseAnthropicReply(std::string_view body) {
   return reply;
 }
 
+std::expected<pricing::Usage, std::string> AnthropicUsageFromJson(const rapidjson::Value& usage) {
+  pricing::Usage result;
+  auto applied = ApplyUsage(usage, result);
+  if (!applied) return std::unexpected(applied.error());
+  return result;
+}
+
 AnthropicStreamAccumulator::AnthropicStreamAccumulator(size_t max_text_bytes)
     : StreamAccumulatorBase(max_text_bytes) {}
 

@@ -12,6 +12,8 @@
 // tokens are billed inside output_tokens). Negative, fractional or non-numeric
 // counts are kInvalidResponse.
 
+#include <rapidjson/fwd.h>
+
 #include <cstdint>
 #include <expected>
 #include <optional>
@@ -43,6 +45,9 @@ std::string BuildAnthropicRequest(const AnthropicRequest& request);
 // blocks into reasoning_content. An error object, HTML, invalid JSON or a
 // missing content array is an error value; a missing usage object is not.
 std::expected<ChatReply, WireError> ParseAnthropicReply(std::string_view body);
+// One Anthropic usage object, already parsed (the reply's or a stream's last
+// message_delta's): input, cache reads, cache writes split 5 m / 1 h, output.
+std::expected<pricing::Usage, std::string> AnthropicUsageFromJson(const rapidjson::Value& usage);
 
 // Feeds on the SSE events of a Messages stream: usage from message_start,
 // then each message_delta overrides the fields it carries (output_tokens is

@@ -33,7 +33,9 @@ std::expected<int64_t, std::string> FirstCount(const rapidjson::Value* object,
   return 0;
 }
 
-std::expected<pricing::Usage, std::string> UsageFromJson(const rapidjson::Value& usage) {
+}  // namespace
+
+std::expected<pricing::Usage, std::string> OpenAiUsageFromJson(const rapidjson::Value& usage) {
   if (!usage.IsObject()) return std::unexpected("usage is not an object");
   auto prompt = FirstCount(&usage, {"prompt_tokens", "input_tokens"});
   if (!prompt) return std::unexpected(prompt.error());
@@ -84,6 +86,8 @@ std::expected<pricing::Usage, std::string> UsageFromJson(const rapidjson::Value&
   result.reasoning = *reasoning;
   return result;
 }
+
+namespace {
 
 // message.content: a string, null, or (some gateways) an array of text parts.
 std::expected<std::string, std::string> ContentText(const rapidjson::Value& message) {
@@ -147,7 +151,7 @@ std::expected<ChatReply, WireError> ParseOpenAiChatReply(std::string_view body) 
   reply.model = internal::ForLog(internal::StringOrEmpty(doc, "model"), kMaxErrorMessageBytes);
   const rapidjson::Value* usage = Member(doc, "usage");
   if (usage != nullptr && !usage->IsNull()) {
-    auto parsed_usage = UsageFromJson(*usage);
+    auto parsed_usage = OpenAiUsageFromJson(*usage);
     if (!parsed_usage) return std::unexpected(internal::InvalidResponse(parsed_usage.error()));
     reply.usage = *parsed_usage;
     reply.usage_present = true;
@@ -161,7 +165,7 @@ std::expected<std::optional<pricing::Usage>, WireError> ExtractOpenAiUsage(std::
   const rapidjson::Document& doc = *parsed;
   const rapidjson::Value* usage = Member(doc, "usage");
   if (usage == nullptr || usage->IsNull()) return std::nullopt;
-  auto parsed_usage = UsageFromJson(*usage);
+  auto parsed_usage = OpenAiUsageFromJson(*usage);
   if (!parsed_usage) return std::unexpected(internal::InvalidResponse(parsed_usage.error()));
   return *parsed_usage;
 }
@@ -225,7 +229,7 @@ std::optional<std::string> WithoutNullUsage(std::string_view event) {
 
 void OpenAiUsageTaker::TakeUsage(const rapidjson::Value* usage) {
   if (usage == nullptr || usage->IsNull()) return;
-  if (auto parsed_usage = UsageFromJson(*usage)) {
+  if (auto parsed_usage = OpenAiUsageFromJson(*usage)) {
     summary_.usage = *parsed_usage;
     summary_.usage_seen = true;
     summary_.usage_complete = true;

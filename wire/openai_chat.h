@@ -48,6 +48,8 @@ std::expected<ChatReply, WireError> ParseOpenAiChatReply(std::string_view body);
 // The top-level usage of any OpenAI-style JSON reply (chat, completions,
 // embeddings, responses); nullopt if the body has no usage object.
 std::expected<std::optional<pricing::Usage>, WireError> ExtractOpenAiUsage(std::string_view body);
+// One OpenAI-style usage object, already parsed (the mapping above).
+std::expected<pricing::Usage, std::string> OpenAiUsageFromJson(const rapidjson::Value& usage);
 
 // True if `data` (one SSE event's data) is the extra chunk that
 // stream_options.include_usage adds: "choices" an empty array and "usage" an

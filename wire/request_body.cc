@@ -125,6 +125,118 @@ class Locator : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Locator> 
   int usage_count_ = 0;
 };
 
+// SAX pass for InspectRequestBody: the top-level facts only, with no tree
+// built (a request's messages can be long). A key counts at its first
+// occurrence, as a tree's lookup finds it; nesting is bounded as
+// base::ParseJson bounds it.
+class Inspector : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Inspector> {
+ public:
+  enum Slot {
+    kModel,
+    kStream,
+    kOptions,
+    kMaxTokens,
+    kMaxCompletionTokens,
+    kMaxOutputTokens,
+    kNone
+  };
+
+  bool Default() { return Scalar(); }
+  bool Bool(bool value) {
+    if (At(kStream)) stream_ = value;
+    if (AtIncludeUsage()) include_usage_ = value;
+    return Scalar();
+  }
+  bool String(const char* text, rapidjson::SizeType length, bool) {
+    if (At(kModel)) model_.assign(text, length);
+    return Scalar();
+  }
+  bool Int(int value) { return Count(value); }
+  bool Uint(unsigned value) { return Count(value); }
+  bool Int64(int64_t value) { return Count(value); }
+  bool Uint64(uint64_t value) {
+    return value <= static_cast<uint64_t>(INT64_MAX) ? Count(static_cast<int64_t>(value))
+                                                     : Scalar();
+  }
+  bool StartObject() {
+    if (depth_ == 0) root_is_object_ = true;
+    if (At(kOptions)) in_options_ = true;
+    return Open();
+  }
+  bool StartArray() { return Open(); }
+  bool EndObject(rapidjson::SizeType) { return Close(); }
+  bool EndArray(rapidjson::SizeType) { return Close(); }
+  bool Key(const char* text, rapidjson::SizeType length, bool) {
+    const std::string_view key(text, length);
+    if (depth_ == 1) {
+      slot_ = kNone;
+      static constexpr std::string_view kNames[] = {"model",
+                                                    "stream",
+                                                    kStreamOptions,
+                                                    "max_tokens",
+                                                    "max_completion_tokens",
+                                                    "max_output_tokens"};
+      for (int i = 0; i < kNone; ++i) {
+        if (key == kNames[i] && !seen_[i]) {
+          seen_[i] = true;
+          slot_ = static_cast<Slot>(i);
+        }
+      }
+    } else if (depth_ == 2 && in_options_) {
+      usage_key_ = key == kIncludeUsage && !usage_seen_;
+      usage_seen_ = usage_seen_ || usage_key_;
+    }
+    return true;
+  }
+
+  RequestInfo Info() {
+    RequestInfo info;
+    info.model = std::move(model_);
+    info.stream = stream_;
+    info.include_usage = include_usage_;
+    for (int64_t cap : caps_) {
+      if (cap > 0) {
+        info.max_tokens = std::min<int64_t>(cap, internal::kMaxTokenCount);
+        break;
+      }
+    }
+    return info;
+  }
+  bool root_is_object_ = false;
+
+ private:
+  bool At(Slot slot) const { return depth_ == 1 && slot_ == slot; }
+  bool AtIncludeUsage() const { return depth_ == 2 && in_options_ && usage_key_; }
+  bool Count(int64_t value) {
+    if (depth_ == 1 && slot_ >= kMaxTokens && slot_ < kNone) caps_[slot_ - kMaxTokens] = value;
+    return Scalar();
+  }
+  bool Scalar() {
+    if (depth_ == 1) slot_ = kNone;
+    if (depth_ == 2) usage_key_ = false;
+    return true;
+  }
+  bool Open() {
+    Scalar();
+    return ++depth_ <= internal::kMaxJsonDepth;
+  }
+  bool Close() {
+    if (--depth_ == 1) in_options_ = false;
+    return Scalar();
+  }
+
+  int depth_ = 0;
+  Slot slot_ = kNone;
+  bool seen_[kNone] = {};
+  std::string model_;
+  bool stream_ = false;
+  bool in_options_ = false;
+  bool usage_key_ = false;
+  bool usage_seen_ = false;
+  bool include_usage_ = false;
+  int64_t caps_[3] = {};
+};
+
 std::string Insert(std::string_view body, size_t at, std::string_view text) {
   std::string out;
   out.reserve(body.size() + text.size());
@@ -146,24 +258,16 @@ std::string Replace(std::string_view body, Span span, std::string_view text) {
 }  // namespace
 
 std::optional<RequestInfo> InspectRequestBody(std::string_view body) {
-  rapidjson::Document doc;
-  if (!internal::ParseJson(body, doc) || !doc.IsObject()) return std::nullopt;
-  RequestInfo info;
-  info.model = internal::StringMember(doc, "model").value_or(std::string_view());
-  const rapidjson::Value* stream = Member(doc, "stream");
-  info.stream = stream != nullptr && stream->IsBool() && stream->GetBool();
-  if (const rapidjson::Value* options = ObjectMember(doc, kStreamOptions)) {
-    const rapidjson::Value* usage = Member(*options, kIncludeUsage);
-    info.include_usage = usage != nullptr && usage->IsBool() && usage->GetBool();
+  // RapidJSON would stop at a NUL byte and hide whatever follows it.
+  if (body.find('\0') != std::string_view::npos) return std::nullopt;
+  rapidjson::MemoryStream stream(body.data(), body.size());
+  Inspector inspector;
+  rapidjson::Reader reader;
+  if (reader.Parse<rapidjson::kParseIterativeFlag>(stream, inspector).IsError() ||
+      !inspector.root_is_object_) {
+    return std::nullopt;
   }
-  for (const char* name : {"max_tokens", "max_completion_tokens", "max_output_tokens"}) {
-    const rapidjson::Value* cap = Member(doc, name);
-    if (cap != nullptr && cap->IsInt64() && cap->GetInt64() > 0) {
-      info.max_tokens = std::min<int64_t>(cap->GetInt64(), internal::kMaxTokenCount);
-      break;
-    }
-  }
-  return info;
+  return inspector.Info();
 }
 
 std::optional<std::string> ModelFromRequestBody(std::string_view body) {

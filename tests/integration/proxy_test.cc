@@ -14,6 +14,7 @@
 
 #include <boost/test/unit_test.hpp>
 #include <cmath>
+#include <cstdlib>
 
 #include "tests/integration/harness.h"
 #include "tests/integration/mock_upstream.h"
@@ -64,7 +65,19 @@ files = [")" LLM_EXPORTER_SOURCE_DIR R"(/pricing/fake_prices.toml"]
   return config;
 }
 
-const std::map<std::string, std::string> kEnv = {{"VENDOR_KEY", "sk-vendor-key-0123456789"}};
+// integration_proxy_libcurl runs these cases once more with every vendor
+// reached through libcurl: a proxy variable in the exporter's environment
+// does that, and NO_PROXY keeps its traffic direct, on loopback.
+const bool kThroughLibcurl = std::getenv("LLM_EXPORTER_TEST_LIBCURL") != nullptr;
+
+const std::map<std::string, std::string> kEnv = [] {
+  std::map<std::string, std::string> env = {{"VENDOR_KEY", "sk-vendor-key-0123456789"}};
+  if (kThroughLibcurl) {
+    env["http_proxy"] = "http://127.0.0.1:9";
+    env["NO_PROXY"] = "*";
+  }
+  return env;
+}();
 const std::vector<std::string> kJson = {"Content-Type: application/json"};
 const std::vector<std::string> kAnthropicHeaders = {"Content-Type: application/json",
                                                     "anthropic-version: 2023-06-01"};
@@ -636,6 +649,80 @@ BOOST_AUTO_TEST_CASE(a_client_that_stops_reading_is_cut_after_the_idle_timeout) 
   close(fd);
   BOOST_TEST(ProxySeries(exporter.Metrics(), "llm_usage_missing_total",
                          {{"vendor", "fo"}, {"reason", "client_abort"}}) == 1);
+  StopCleanly(exporter);
+}
+
+BOOST_AUTO_TEST_CASE(each_vendor_goes_through_the_client_its_url_calls_for) {
+  // A plain http:// vendor with no transport setting: the proxy's own HTTP/1.1
+  // client. With a proxy variable in the environment, libcurl, which honours
+  // it (kThroughLibcurl): so every case of this file tests both clients.
+  TempDir dir;
+  FakeVendor vendor(dir, {});
+  Exporter exporter(dir, ProxyConfig(vendor.url()), kEnv, {"--proxy.listen-address=127.0.0.1:0"});
+  ProxyUrl(exporter);
+  auto fields = FindLog(exporter.process().Stderr(), "Proxy upstream client");
+  BOOST_REQUIRE(fields);
+  BOOST_TEST((*fields)["client"] == (kThroughLibcurl ? "libcurl" : "http1"));
+  StopCleanly(exporter);
+}
+
+BOOST_AUTO_TEST_CASE(a_pooled_connection_the_vendor_closed_is_replaced_unseen) {
+  // The mock answers one request per connection and closes it, as a gateway
+  // whose keep-alive timeout ran out would: the next request finds the
+  // connection kept for it dead before a byte of reply, and is sent again on
+  // a new one.
+  const std::string body =
+      R"({"id":"x","object":"chat.completion","model":"fake-gpt","choices":[],)"
+      R"("usage":{"prompt_tokens":3,"completion_tokens":2,"total_tokens":5}})";
+  MockUpstream upstream({.head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                                 "Content-Length: " +
+                                 std::to_string(body.size()) + "\r\n\r\n",
+                         .events = {body},
+                         .hold = false,
+                         .chunked = false});
+  TempDir dir;
+  Exporter exporter(dir, ProxyConfig(upstream.url()), kEnv, {"--proxy.listen-address=127.0.0.1:0"});
+  const std::string proxy = ProxyUrl(exporter);
+  for (int i = 1; i <= 3; ++i) {
+    HttpResult result = HttpPost(proxy + "/v1/chat/completions", Chat(false, false), kJson, 10s);
+    BOOST_TEST(result.status == 200, result.body);
+    BOOST_TEST(result.body == body);
+    BOOST_TEST(WaitFor([&] { return upstream.closed_at().has_value(); }, 5s));
+  }
+  BOOST_TEST(upstream.requests() == 3);
+  const std::string scrape = exporter.Metrics();
+  BOOST_TEST(ProxySeries(scrape, "llm_requests_total", {{"vendor", "fo"}, {"code", "200"}}) == 3);
+  BOOST_TEST(ProxySeries(scrape, "llm_tokens_total",
+                         {{"vendor", "fo"}, {"model", "fake-gpt"}, {"type", "output"}}) == 6);
+  StopCleanly(exporter);
+}
+
+BOOST_AUTO_TEST_CASE(a_1xx_reply_is_skipped_and_a_body_may_end_with_its_connection) {
+  // "100 Continue" first, then a reply with neither a length nor chunks: its
+  // body ends where the vendor closes the connection, and is whole. Its head
+  // is longer than the proxy's first read buffer.
+  const std::string body =
+      R"({"id":"y","object":"chat.completion","model":"fake-gpt","choices":[],)"
+      R"("usage":{"prompt_tokens":4,"completion_tokens":1,"total_tokens":5}})";
+  MockUpstream upstream({.head = "HTTP/1.1 100 Continue\r\n\r\n"
+                                 "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                                 "x-request-id: req-1\r\nx-large: " +
+                                 std::string(40'000, 'a') + "\r\nConnection: close\r\n\r\n",
+                         .events = {body.substr(0, 20), body.substr(20)},
+                         .hold = false,
+                         .chunked = false});
+  TempDir dir;
+  Exporter exporter(dir, ProxyConfig(upstream.url()), kEnv, {"--proxy.listen-address=127.0.0.1:0"});
+  const std::string proxy = ProxyUrl(exporter);
+  HttpResult result = HttpPost(proxy + "/v1/chat/completions", Chat(false, false), kJson, 10s);
+  BOOST_TEST(result.status == 200, result.body);
+  BOOST_TEST(result.body == body);
+  BOOST_TEST(result.headers["x-request-id"] == "req-1");
+  BOOST_TEST(result.headers["x-large"] == std::string(40'000, 'a'));
+  const std::string scrape = exporter.Metrics();
+  BOOST_TEST(ProxySeries(scrape, "llm_requests_total", {{"vendor", "fo"}, {"code", "200"}}) == 1);
+  BOOST_TEST(ProxySeries(scrape, "llm_tokens_total",
+                         {{"vendor", "fo"}, {"model", "fake-gpt"}, {"type", "input"}}) == 4);
   StopCleanly(exporter);
 }
 

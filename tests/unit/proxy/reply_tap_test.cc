@@ -222,5 +222,27 @@ BOOST_AUTO_TEST_CASE(errors_and_unreadable_replies_carry_no_usage) {
   BOOST_TEST(!r.result.usage_present);
 }
 
+BOOST_AUTO_TEST_CASE(a_hostile_usage_object_is_no_usage_and_no_crash) {
+  // Nested a million deep (the stack would not survive a recursive parse or
+  // its tree), cut short, or not numbers: read as no usage at all.
+  const std::string deep =
+      R"({"usage":{"prompt_tokens":)" + std::string(1'000'000, '[') + "1" + "}}";
+  std::string nul = R"({"usage":{"prompt_tokens":1)";
+  nul += '\0';
+  nul += R"(,"completion_tokens":1}})";
+  for (const std::string& body :
+       {deep, std::string(R"({"usage":{"prompt_tokens":3,)"),
+        std::string(R"({"usage":{"prompt_tokens":"three","completion_tokens":1}})"), nul}) {
+    Relayed r = Relay(Endpoint::kChatCompletions, false, 200, "application/json", body, 4096);
+    BOOST_TEST(!r.result.usage_present);
+  }
+  // The usage object alone is read: what follows it does not matter.
+  Relayed r = Relay(Endpoint::kMessages, false, 200, "application/json",
+                    R"({"usage":{"input_tokens":5,"output_tokens":2}, trailing garbage)", 4096);
+  BOOST_TEST(r.result.usage_present);
+  BOOST_TEST(r.result.usage.input == 5);
+  BOOST_TEST(r.result.usage.output == 2);
+}
+
 }  // namespace
 }  // namespace llm_exporter::proxy

@@ -12,6 +12,7 @@
 #include "config/client_keys.h"
 #include "proxy/endpoints.h"
 #include "proxy/local_reply.h"
+#include "proxy/plain_upstream.h"
 
 namespace llm_exporter::proxy {
 namespace {
@@ -99,6 +100,36 @@ BOOST_AUTO_TEST_CASE(upstream_urls_follow_the_vendors_base_url_convention) {
   BOOST_TEST(FindEndpoint("/v1/chat/completions")->takes_stream_options);
   BOOST_TEST(FindEndpoint("/v1/chat/completions/") == nullptr);
   BOOST_TEST((DialectOfPath("/v1/messages/batches") == config::WireApi::kAnthropic));
+}
+
+BOOST_AUTO_TEST_CASE(only_plain_http_without_transport_settings_takes_the_proxys_own_client) {
+  const config::TransportConfig none;
+  auto target = PlainTargetOf("http://gw.internal:3000/v1/chat/completions?x=1", none);
+  BOOST_REQUIRE(target);
+  BOOST_TEST(target->host == "gw.internal");
+  BOOST_TEST(target->port == "3000");
+  BOOST_TEST(target->authority == "gw.internal:3000");
+  BOOST_TEST(target->target == "/v1/chat/completions?x=1");
+  target = PlainTargetOf("http://[::1]/v1/messages", none);
+  BOOST_REQUIRE(target);
+  BOOST_TEST(target->host == "::1");
+  BOOST_TEST(target->port == "80");
+  BOOST_TEST(target->authority == "[::1]");
+  BOOST_TEST(PlainTargetOf("http://10.0.0.7:8080?beta=true", none)->target == "/?beta=true");
+  // libcurl's: TLS, a user name, a bad port, an odd target, any transport setting.
+  BOOST_TEST(!PlainTargetOf("https://api.openai.com/v1/chat/completions", none));
+  BOOST_TEST(!PlainTargetOf("HTTP://gw/v1", none));
+  BOOST_TEST(!PlainTargetOf("http://user:pw@gw/v1", none));
+  BOOST_TEST(!PlainTargetOf("http://gw:0/v1", none));
+  BOOST_TEST(!PlainTargetOf("http://gw:http/v1", none));
+  BOOST_TEST(!PlainTargetOf("http://:80/v1", none));
+  BOOST_TEST(!PlainTargetOf("http://gw/v1 x", none));
+  config::TransportConfig egress;
+  egress.proxy_url = "http://egress:3128";
+  BOOST_TEST(!PlainTargetOf("http://gw/v1", egress));
+  config::TransportConfig ca;
+  ca.ca_file = "/etc/ssl/ca.pem";
+  BOOST_TEST(!PlainTargetOf("http://gw/v1", ca));
 }
 
 BOOST_AUTO_TEST_CASE(errors_come_in_each_dialects_shape) {

@@ -40,6 +40,34 @@ BOOST_AUTO_TEST_CASE(absent_or_odd_values) {
   BOOST_TEST(info->model == "");
 }
 
+BOOST_AUTO_TEST_CASE(the_token_cap_and_first_occurrences_as_a_lookup_finds_them) {
+  auto info = InspectRequestBody(
+      R"({"max_tokens":0,"max_completion_tokens":"9","max_output_tokens":12,"model":"a",)"
+      R"("model":"b","messages":[{"model":"c","stream":true}],"stream":false,"stream":true})");
+  BOOST_REQUIRE(info.has_value());
+  BOOST_TEST(info->max_tokens == 12);  // the first valid of the three names
+  BOOST_TEST(info->model == "a");
+  BOOST_TEST(!info->stream);
+  info = InspectRequestBody(R"({"max_completion_tokens":7,"max_tokens":5.0,"x":{"max_tokens":3}})");
+  BOOST_TEST(info->max_tokens == 7);
+  BOOST_TEST(InspectRequestBody(R"({"max_tokens":18446744073709551615})")->max_tokens == 0);
+  BOOST_TEST(InspectRequestBody(R"({"max_tokens":9000000000})")->max_tokens == 100'000'000);
+  BOOST_TEST(
+      !InspectRequestBody(R"({"stream_options":null,"stream_options":{"include_usage":true}})")
+           ->include_usage);
+  BOOST_TEST(
+      !InspectRequestBody(R"({"stream_options":{"x":{"include_usage":true}}})")->include_usage);
+  BOOST_TEST(
+      InspectRequestBody(R"({"stream_options":{"a":[true],"include_usage":true}})")->include_usage);
+  BOOST_TEST(InspectRequestBody(R"({"model":{"x":"m"}})")->model == "");
+  // Nesting as deep as any vendor body goes, and no deeper.
+  BOOST_TEST(InspectRequestBody("{\"a\":" + std::string(63, '[') + std::string(63, ']') + "}")
+                 .has_value());
+  BOOST_TEST(!InspectRequestBody("{\"a\":" + std::string(64, '[') + std::string(64, ']') + "}")
+                  .has_value());
+  BOOST_TEST(!InspectRequestBody(std::string("{\"model\":\"m\"}\0", 14)).has_value());
+}
+
 BOOST_AUTO_TEST_CASE(add_include_usage_edits_only_what_it_must) {
   struct Case {
     std::string in;

@@ -1,0 +1,108 @@
+#pragma once
+
+// The proxy's own HTTP/1.1 client, for a vendor at a plain http:// URL with
+// no transport setting (upstream.h says when): the request goes out in one
+// write, the reply is parsed as it arrives (Beast's parser: chunked or sized
+// bodies, or to the end of the connection), and a connection the reply left
+// reusable waits in the loop's pool for the next request to that host.
+// A request on a pooled connection that the vendor had closed meanwhile is
+// sent once more on a new connection, as libcurl does, when not a byte of a
+// reply came.
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "proxy/upstream.h"
+
+namespace llm_exporter::proxy {
+
+// Where a plain-HTTP request goes: "http://host[:port]/path?query".
+struct PlainTarget {
+  std::string host;       // without the brackets of an IPv6 address
+  std::string port;       // "80" when the URL names none
+  std::string authority;  // host[:port] as the URL has it: the Host header
+  std::string target;     // path and query, "/" at least
+};
+
+// The target of `url` when the proxy's own client may carry it: plain HTTP,
+// no user name, no transport setting, and no proxy variable (http_proxy,
+// all_proxy, either case) in the environment, since libcurl would honour
+// it. Otherwise nothing, and libcurl carries it.
+std::optional<PlainTarget> PlainTargetOf(std::string_view url,
+                                         const config::TransportConfig& transport);
+
+// Idle connections to vendors, by authority; one per event loop.
+class PlainPool {
+ public:
+  explicit PlainPool(boost::asio::io_context& io) : io_(io) {}
+  boost::asio::io_context& io() { return io_; }
+  // The connection last put back for `authority`, if one idled for less
+  // than a minute.
+  std::unique_ptr<boost::asio::ip::tcp::socket> Take(const std::string& authority);
+  void Put(const std::string& authority, std::unique_ptr<boost::asio::ip::tcp::socket> socket);
+
+ private:
+  struct Idle {
+    std::unique_ptr<boost::asio::ip::tcp::socket> socket;
+    Clock::time_point since;
+  };
+  boost::asio::io_context& io_;
+  std::unordered_map<std::string, std::vector<Idle>> idle_;
+  size_t count_ = 0;
+};
+
+class PlainUpstream final : public Upstream, public std::enable_shared_from_this<PlainUpstream> {
+ public:
+  PlainUpstream(PlainPool& pool, UpstreamSink& sink, PlainTarget target);
+  ~PlainUpstream() override;
+
+  bool Start(const UpstreamCall& call) override;
+  void Resume() override;
+  void Stop() override;
+  bool connecting() const override { return connecting_; }
+  bool request_written() const override { return written_; }
+  Clock::duration elapsed() const override;
+
+ private:
+  class Reader;
+
+  void Connect();
+  void Send();
+  void Read();
+  void OnRead(const boost::system::error_code& ec, size_t n);
+  // Parses what the buffer holds; false when the transfer ended.
+  bool Parse();
+  // The connection failed: a fresh one when nothing came yet on a reused
+  // one, else the end of the transfer.
+  void Broken(const std::string& why);
+  void End(UpstreamEnd end, std::string_view why);
+
+  PlainPool& pool_;
+  UpstreamSink* sink_;  // null once stopped or ended
+  PlainTarget target_;
+  std::string out_;  // the request, head and body
+  std::unique_ptr<boost::asio::ip::tcp::socket> socket_;
+  std::unique_ptr<boost::asio::ip::tcp::resolver> resolver_;
+  std::unique_ptr<Reader> reader_;
+  std::unique_ptr<char[]> in_;  // read, not yet parsed: [0, have_) of in_size_
+  size_t in_size_ = 0;
+  size_t have_ = 0;
+  unsigned generation_ = 0;  // of the connection: a handler of an older one does nothing
+  bool reused_ = false;
+  bool connecting_ = false;
+  bool write_done_ = false;
+  bool written_ = false;
+  bool replied_ = false;  // a byte of a reply came
+  bool reading_ = false;
+  bool paused_ = false;
+  Clock::time_point started_;
+  std::optional<Clock::time_point> ended_;
+};
+
+}  // namespace llm_exporter::proxy
