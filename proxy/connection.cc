@@ -292,11 +292,14 @@ void Connection::ScheduleFlush() {
   });
 }
 
-// At the end of libcurl's current action when in one (no extra turn of the
-// event loop), else from the loop: never inside the forward's own callbacks.
+// At the end of libcurl's current action or of the own client's read when in
+// one (no extra turn of the event loop), else from the loop: never inside the
+// forward's own callbacks.
 void Connection::RunLater(std::function<void()> task) {
   if (loop_.curl.in_action()) {
     loop_.curl.Defer([self = shared_from_this(), task = std::move(task)] { task(); });
+  } else if (loop_.burst.active()) {
+    loop_.burst.Defer([self = shared_from_this(), task = std::move(task)] { task(); });
   } else {
     boost::asio::post(loop_.io, [self = shared_from_this(), task = std::move(task)] { task(); });
   }
@@ -364,6 +367,9 @@ void Connection::OnWritten(const boost::system::error_code& ec) {
     return Close();
   }
   if (out_.empty() && forward_) forward_->Resume();
+  // The reply is out: from a handler of our own, the next request can be
+  // read now rather than a turn of the loop later.
+  if (out_.empty() && reply_done_ && !finishing_) return AfterReply();
   Flush();
 }
 

@@ -35,7 +35,7 @@ Forward::~Forward() {
 bool Forward::Start() {
   const std::string url = UpstreamUrl(*request_.vendor, request_.target);
   if (auto plain = PlainTargetOf(url, request_.vendor->transport)) {
-    upstream_ = std::make_shared<PlainUpstream>(loop_.plain, *this, std::move(*plain));
+    upstream_ = std::make_shared<PlainUpstream>(loop_.plain, loop_.burst, *this, std::move(*plain));
   } else {
     upstream_ = std::make_shared<CurlUpstream>(loop_.curl, *this);
   }

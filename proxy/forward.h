@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "meter/meter.h"
+#include "proxy/burst.h"
 #include "proxy/curl_loop.h"
 #include "proxy/endpoints.h"
 #include "proxy/plain_upstream.h"
@@ -32,6 +33,7 @@ struct LoopContext {
   boost::asio::io_context& io;
   CurlLoop& curl;
   PlainPool& plain;
+  Burst& burst;
   meter::Meter& meter;
   ProxyMetrics& metrics;
 };

@@ -144,8 +144,8 @@ class PlainUpstream::Reader final : public http::basic_parser<false> {
   int status_ = 0;
 };
 
-PlainUpstream::PlainUpstream(PlainPool& pool, UpstreamSink& sink, PlainTarget target)
-    : pool_(pool), sink_(&sink), target_(std::move(target)) {}
+PlainUpstream::PlainUpstream(PlainPool& pool, Burst& burst, UpstreamSink& sink, PlainTarget target)
+    : pool_(pool), burst_(burst), sink_(&sink), target_(std::move(target)) {}
 
 PlainUpstream::~PlainUpstream() = default;
 
@@ -247,7 +247,7 @@ void PlainUpstream::Read() {
       [self = shared_from_this(), generation = generation_](const error_code& ec, size_t n) {
         if (generation != self->generation_) return;
         self->reading_ = false;
-        self->OnRead(ec, n);
+        self->burst_.Run([&] { self->OnRead(ec, n); });
       });
 }
 

@@ -18,6 +18,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "proxy/burst.h"
 #include "proxy/upstream.h"
 
 namespace llm_exporter::proxy {
@@ -59,7 +60,7 @@ class PlainPool {
 
 class PlainUpstream final : public Upstream, public std::enable_shared_from_this<PlainUpstream> {
  public:
-  PlainUpstream(PlainPool& pool, UpstreamSink& sink, PlainTarget target);
+  PlainUpstream(PlainPool& pool, Burst& burst, UpstreamSink& sink, PlainTarget target);
   ~PlainUpstream() override;
 
   bool Start(const UpstreamCall& call) override;
@@ -84,6 +85,7 @@ class PlainUpstream final : public Upstream, public std::enable_shared_from_this
   void End(UpstreamEnd end, std::string_view why);
 
   PlainPool& pool_;
+  Burst& burst_;
   UpstreamSink* sink_;  // null once stopped or ended
   PlainTarget target_;
   std::string out_;  // the request, head and body

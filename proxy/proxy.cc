@@ -75,7 +75,8 @@ std::expected<std::vector<std::string>, std::string> Proxy::Start(
     auto loop = std::make_unique<Loop>();
     loop->curl = std::make_unique<CurlLoop>(loop->io);
     loop->plain = std::make_unique<PlainPool>(loop->io);
-    loop->context.reset(new LoopContext{loop->io, *loop->curl, *loop->plain, meter_, metrics_});
+    loop->context.reset(
+        new LoopContext{loop->io, *loop->curl, *loop->plain, loop->burst, meter_, metrics_});
     loops_.push_back(std::move(loop));
   }
   std::vector<std::string> bound;

@@ -52,6 +52,7 @@ class Proxy {
         io.get_executor()};
     std::unique_ptr<CurlLoop> curl;
     std::unique_ptr<PlainPool> plain;
+    Burst burst;
     boost::asio::steady_timer tick{io};
     std::unique_ptr<LoopContext> context;
     std::thread thread;
