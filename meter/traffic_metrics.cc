@@ -19,6 +19,18 @@ std::vector<double> Doubling(double first, int count) {
   return out;
 }
 
+// The entry of `map` for the key made of `parts`, created at 0 on first use;
+// the lookup itself copies no string.
+template <class Map, class... Parts>
+typename Map::mapped_type& Entry(Map& map, const Parts&... parts) {
+  auto found = map.find(std::make_tuple(std::string_view(parts)...));
+  if (found == map.end()) {
+    found = map.emplace(typename Map::key_type(std::string(parts)...), typename Map::mapped_type{})
+                .first;
+  }
+  return found->second;
+}
+
 ClientMetric::Label L(const std::string& name, const std::string& value) {
   ClientMetric::Label label;
   label.name = name;
@@ -48,17 +60,19 @@ const std::vector<double>& TimePerOutputTokenBuckets() {
 void TrafficMetrics::Record(const TrafficSample& s) {
   std::lock_guard lock(mutex_);
   if (vendors_known_ && vendors_.count(s.vendor) == 0) return;
-  ++requests_[{s.vendor, s.model, s.endpoint, s.code, s.source}];
-  duration_[{s.vendor, s.model, s.endpoint, s.source}].Observe(DurationBuckets(),
-                                                               s.duration_seconds);
-  Vms key{s.vendor, s.model, s.source};
-  if (s.ttft_seconds) ttft_[key].Observe(TtftBuckets(), *s.ttft_seconds);
+  ++Entry(requests_, s.vendor, s.model, s.endpoint, s.code, s.source);
+  Entry(duration_, s.vendor, s.model, s.endpoint, s.source)
+      .Observe(DurationBuckets(), s.duration_seconds);
+  if (s.ttft_seconds) {
+    Entry(ttft_, s.vendor, s.model, s.source).Observe(TtftBuckets(), *s.ttft_seconds);
+  }
   if (s.time_per_output_token_seconds) {
-    tpot_[key].Observe(TimePerOutputTokenBuckets(), *s.time_per_output_token_seconds);
+    Entry(tpot_, s.vendor, s.model, s.source)
+        .Observe(TimePerOutputTokenBuckets(), *s.time_per_output_token_seconds);
   }
   if (s.usage_missing_reason) {
-    ++usage_missing_[{s.vendor, s.model, s.source, *s.usage_missing_reason}];
-    int64_t& estimated = cost_estimated_nano_usd_[key];
+    ++Entry(usage_missing_, s.vendor, s.model, s.source, *s.usage_missing_reason);
+    int64_t& estimated = Entry(cost_estimated_nano_usd_, s.vendor, s.model, s.source);
     estimated = pricing::SatAdd(estimated, std::max<int64_t>(0, s.estimated_cost_nano_usd));
     return;
   }
@@ -69,13 +83,13 @@ void TrafficMetrics::Record(const TrafficSample& s) {
     to = pricing::SatAdd(to, std::max<int64_t>(0, delta));
   };
   for (auto [type, count] : pricing::CountsByType(u)) {
-    add(tokens_[{s.vendor, s.model, s.source, type}], count);
+    add(Entry(tokens_, s.vendor, s.model, s.source, type), count);
   }
   if (s.cost_nano_usd) {
-    add(cost_nano_usd_[key], *s.cost_nano_usd);
+    add(Entry(cost_nano_usd_, s.vendor, s.model, s.source), *s.cost_nano_usd);
   } else {
-    ++unpriced_[key];
-    cost_nano_usd_.try_emplace(key, 0);
+    ++Entry(unpriced_, s.vendor, s.model, s.source);
+    Entry(cost_nano_usd_, s.vendor, s.model, s.source);
   }
 }
 

@@ -69,21 +69,22 @@ class TrafficMetrics : public prometheus::Collectable {
  private:
   using Histogram = HistogramCounts;
   using Vms = std::tuple<std::string, std::string, std::string>;  // vendor, model, source
+  using Key4 = std::tuple<std::string, std::string, std::string, std::string>;
+  using Key5 = std::tuple<std::string, std::string, std::string, std::string, std::string>;
+  // std::less<>: looked up by string_views, so a request's lookups copy no string.
+  template <class Key, class Value>
+  using Map = std::map<Key, Value, std::less<>>;
 
   mutable std::mutex mutex_;
-  std::map<std::tuple<std::string, std::string, std::string, std::string, std::string>, int64_t>
-      requests_;  // vendor, model, endpoint, code, source
-  std::map<std::tuple<std::string, std::string, std::string, std::string>, Histogram>
-      duration_;  // vendor, model, endpoint, source
-  std::map<Vms, Histogram> ttft_;
-  std::map<Vms, Histogram> tpot_;
-  std::map<std::tuple<std::string, std::string, std::string, std::string>, int64_t>
-      tokens_;  // vendor, model, source, type
-  std::map<Vms, int64_t> cost_nano_usd_;
-  std::map<Vms, int64_t> unpriced_;
-  std::map<std::tuple<std::string, std::string, std::string, std::string>, int64_t>
-      usage_missing_;  // vendor, model, source, reason
-  std::map<Vms, int64_t> cost_estimated_nano_usd_;
+  Map<Key5, int64_t> requests_;    // vendor, model, endpoint, code, source
+  Map<Key4, Histogram> duration_;  // vendor, model, endpoint, source
+  Map<Vms, Histogram> ttft_;
+  Map<Vms, Histogram> tpot_;
+  Map<Key4, int64_t> tokens_;  // vendor, model, source, type
+  Map<Vms, int64_t> cost_nano_usd_;
+  Map<Vms, int64_t> unpriced_;
+  Map<Key4, int64_t> usage_missing_;  // vendor, model, source, reason
+  Map<Vms, int64_t> cost_estimated_nano_usd_;
   std::map<std::string, int64_t> in_flight_;
   // Vendors of the config in force: late events of removed vendors are dropped.
   std::set<std::string> vendors_;

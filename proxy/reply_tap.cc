@@ -99,7 +99,14 @@ std::optional<pricing::Usage> ReplyTap::UsageOfBody() const {
       !base::WithinNestingDepth(text, base::kMaxJsonDepth)) {
     return std::nullopt;
   }
-  rapidjson::Document doc;
+  // A usage object fits these buffers: no allocation (more comes from the heap).
+  char values[2048];
+  char stack[512];
+  rapidjson::MemoryPoolAllocator<> value_allocator(values, sizeof values);
+  rapidjson::MemoryPoolAllocator<> stack_allocator(stack, sizeof stack);
+  rapidjson::GenericDocument<rapidjson::UTF8<>, rapidjson::MemoryPoolAllocator<>,
+                             rapidjson::MemoryPoolAllocator<>>
+      doc(&value_allocator, sizeof stack, &stack_allocator);
   doc.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseStopWhenDoneFlag>(text.data(),
                                                                                 text.size());
   if (doc.HasParseError() || !doc.IsObject()) return std::nullopt;
