@@ -5,12 +5,16 @@
 # ({"model":"fake-gpt",...,"max_tokens":8}) for DURATION seconds per cell at
 # 1, 16 and 64 connections to
 #   (a) direct: tests/fake_vendor (--keep-alive --threads 1200) itself,
-#   (b) ours:   llm_exporter --proxy.listen-address, routing "fake-gpt*" to it,
+#   (b) ours:   llm_exporter --proxy.listen-address, routing "fake-gpt*" to it
+#               (a plain-HTTP vendor: the proxy's own HTTP/1.1 client),
 #   (c) nginx:  Debian's /usr/sbin/nginx, proxy_pass to an upstream block with
-#               keepalive 64, HTTP/1.1 and proxy_buffering off (as ours).
+#               keepalive 64, HTTP/1.1 and proxy_buffering off (as ours),
+#   (d) ours through libcurl: the same, with a proxy variable (and NO_PROXY=*)
+#               in its environment, which sends every vendor through libcurl,
+#               as HTTPS vendors and those with transport settings go.
 # It prints p50 / p99 latency and requests/s of each, the latency each proxy
 # adds over direct at p50, and the ratios ours/nginx of added latency
-# (aim <= 1.2) and of throughput (aim >= 0.8).
+# (aim <= 1.2) and of throughput (aim >= 0.8), for (b) and for (d).
 #
 # Part 2, held streams. A small Node.js client opens STREAMS streaming
 # requests at once through ours, then (with fresh processes) through nginx,
@@ -79,9 +83,12 @@ start_vendor() {
   vendor_port="$(cat "$run/$name.port")"
 }
 
-# start_ours NAME UPSTREAM_PORT: the exporter's proxy; sets ours_pid, ours_addr.
+# start_ours NAME UPSTREAM_PORT [CLIENT]: the exporter's proxy; sets ours_pid,
+# ours_addr. CLIENT libcurl: with a proxy variable that sends it through libcurl.
 start_ours() {
-  local name="$1" upstream="$2"
+  local name="$1" upstream="$2" client="${3:-http1}"
+  local -a via=()
+  [ "$client" = libcurl ] && via=(env http_proxy=http://127.0.0.1:9 "NO_PROXY=*")
   cat >"$run/$name.toml" <<EOF
 [[vendor]]
 name = "fake"
@@ -97,7 +104,7 @@ files = ["$root/pricing/fake_prices.toml"]
   model = "fake-gpt*"
   vendor = "fake"
 EOF
-  "$exporter" --config.file="$run/$name.toml" --web.listen-address=127.0.0.1:0 \
+  "${via[@]}" "$exporter" --config.file="$run/$name.toml" --web.listen-address=127.0.0.1:0 \
     --proxy.listen-address=127.0.0.1:0 --state.dir="$run/$name.state" 2>"$run/$name.log" &
   ours_pid=$!
   pids+=("$ours_pid")
@@ -108,6 +115,8 @@ EOF
     sleep 0.1
   done
   [ -n "$ours_addr" ] || { echo "proxy_bench: exporter did not start:" >&2; cat "$run/$name.log" >&2; exit 1; }
+  grep -q "msg=\"Proxy upstream client\" vendor=fake client=$client" "$run/$name.log" ||
+    { echo "proxy_bench: $name does not use the $client client:" >&2; cat "$run/$name.log" >&2; exit 1; }
 }
 
 free_port() {
@@ -198,10 +207,13 @@ bench() {
 
 # Its log line per request would come to hundreds of MB here.
 start_vendor vendor /dev/null --threads 1200 --reply-tokens 8
+start_ours curl "$vendor_port" libcurl
+curl_pid="$ours_pid"
+curl_addr="$ours_addr"
 start_ours ours "$vendor_port"
 start_nginx nginx "$vendor_port"
 direct_addr="127.0.0.1:$vendor_port"
-for addr in "$direct_addr" "$ours_addr" "$nginx_addr"; do
+for addr in "$direct_addr" "$ours_addr" "$nginx_addr" "$curl_addr"; do
   check "$addr"
   bench "$addr" 16 1 >/dev/null  # warm-up: connections, caches, page faults
 done
@@ -210,13 +222,13 @@ echo "proxy benchmark on $(nproc) cores: wrk ${duration} s per cell, POST /v1/ch
 results=()
 for c in $conns; do
   line="$c"
-  for addr in "$direct_addr" "$ours_addr" "$nginx_addr"; do
+  for addr in "$direct_addr" "$ours_addr" "$nginx_addr" "$curl_addr"; do
     line="$line $(bench "$addr" "$c" "$duration")"
   done
   results+=("$line")
   echo "  done: $c connection(s)" >&2
 done
-stop "$ours_pid" "$nginx_pid" "$vendor_pid"
+stop "$ours_pid" "$curl_pid" "$nginx_pid" "$vendor_pid"
 
 # --- part 2: held streams ------------------------------------------------------
 
@@ -340,17 +352,19 @@ printf 'proxy benchmark: %s cores, loopback, wrk %s s per cell, non-streaming PO
 printf '%s\n' "${results[@]}" | awk '
   function ratio(a, b) { return (b > 0 && a >= 0) ? sprintf("%.2f", a / b) : "n/a" }
   BEGIN {
-    printf "%5s | %-29s | %-29s | %-29s | %-13s | %-13s\n", "", "(a) direct", "(b) ours",
-      "(c) nginx", "added p50 ms", "ours/nginx"
+    printf "%5s | %-29s | %-29s | %-29s | %-29s | %-20s | %-13s | %-13s\n", "", "(a) direct",
+      "(b) ours", "(c) nginx", "(d) ours through libcurl", "added p50 ms", "(b)/(c)", "(d)/(c)"
     printf "%5s |", "conns"
-    for (i = 0; i < 3; i++) printf " %7s %7s %8s %4s |", "p50 ms", "p99 ms", "req/s", "err"
-    printf " %6s %6s | %6s %6s\n", "ours", "nginx", "added", "req/s"
+    for (i = 0; i < 4; i++) printf " %7s %7s %8s %4s |", "p50 ms", "p99 ms", "req/s", "err"
+    printf " %6s %6s %6s | %6s %6s | %6s %6s\n", "(b)", "(c)", "(d)", "added", "req/s", "added",
+      "req/s"
   }
   {
     printf "%5d |", $1
-    for (i = 0; i < 3; i++) printf " %7.3f %7.3f %8d %4d |", $(2 + 4 * i), $(3 + 4 * i), $(4 + 4 * i), $(5 + 4 * i)
-    ours = $6 - $2; ngx = $10 - $2
-    printf " %6.3f %6.3f | %6s %6s\n", ours, ngx, ratio(ours, ngx), ratio($8, $12)
+    for (i = 0; i < 4; i++) printf " %7.3f %7.3f %8d %4d |", $(2 + 4 * i), $(3 + 4 * i), $(4 + 4 * i), $(5 + 4 * i)
+    ours = $6 - $2; ngx = $10 - $2; curl = $14 - $2
+    printf " %6.3f %6.3f %6.3f | %6s %6s | %6s %6s\n", ours, ngx, curl, ratio(ours, ngx),
+      ratio($8, $12), ratio(curl, ngx), ratio($16, $12)
   }
   END { print "aims: added latency ours/nginx <= 1.2, throughput ours/nginx >= 0.8 (err: socket errors + non-2xx)" }'
 
