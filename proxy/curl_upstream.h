@@ -21,7 +21,7 @@ class CurlUpstream final : public Upstream, CurlLoop::Transfer {
   bool Start(const UpstreamCall& call) override;
   void Resume() override;
   void Stop() override;
-  bool connecting() const override { return false; }
+  std::optional<Clock::time_point> connecting_since() const override { return std::nullopt; }
   bool request_written() const override;
   Clock::duration elapsed() const override;
 

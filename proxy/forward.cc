@@ -150,8 +150,8 @@ void Forward::CheckTimeouts(Clock::time_point now) {
   const config::ProxyConfig& proxy = request_.routing->config().proxy;
   const Clock::time_point total = upstream_started_ + proxy.total_timeout;
   Clock::time_point deadline = total;
-  if (upstream_->connecting()) {
-    deadline = std::min(deadline, upstream_started_ + proxy.connect_timeout);
+  if (const auto since = upstream_->connecting_since()) {
+    deadline = std::min(deadline, *since + proxy.connect_timeout);
   }
   if (!head_sent_) {
     deadline = std::min(deadline, upstream_started_ + proxy.first_byte_timeout);

@@ -102,6 +102,21 @@ void PlainPool::Put(const std::string& authority, std::unique_ptr<tcp::socket> s
   ++count_;
 }
 
+const tcp::resolver::results_type* PlainPool::Resolved(const std::string& authority) {
+  auto found = resolved_.find(authority);
+  if (found == resolved_.end()) return nullptr;
+  if (Clock::now() - found->second.at > kMaxIdle) {
+    resolved_.erase(found);
+    return nullptr;
+  }
+  return &found->second.results;
+}
+
+void PlainPool::Remember(const std::string& authority,
+                         const tcp::resolver::results_type& addresses) {
+  resolved_[authority] = Addresses{addresses, Clock::now()};
+}
+
 // The vendor's reply, parsed in place: its head and body go straight to the
 // sink, a 1xx reply's to nowhere.
 class PlainUpstream::Reader final : public http::basic_parser<false> {
@@ -182,7 +197,7 @@ bool PlainUpstream::Start(const UpstreamCall& call) {
 }
 
 void PlainUpstream::Connect() {
-  connecting_ = true;
+  connecting_since_ = Clock::now();
   ++generation_;
   socket_ = std::make_unique<tcp::socket>(pool_.io());
   auto connect = [self = shared_from_this(),
@@ -190,7 +205,7 @@ void PlainUpstream::Connect() {
     boost::asio::async_connect(
         *self->socket_, endpoints, [self, generation](const error_code& ec, const tcp::endpoint&) {
           if (self->sink_ == nullptr || generation != self->generation_) return;
-          self->connecting_ = false;
+          self->connecting_since_.reset();
           if (ec) return self->Broken("Couldn't connect to server: " + ec.message());
           error_code ignored;
           self->socket_->set_option(tcp::no_delay(true), ignored);
@@ -204,16 +219,20 @@ void PlainUpstream::Connect() {
                                  static_cast<unsigned short>(std::atoi(target_.port.c_str())));
     return connect(tcp::resolver::results_type::create(endpoint, target_.host, target_.port));
   }
+  if (const tcp::resolver::results_type* known = pool_.Resolved(target_.authority)) {
+    return connect(*known);
+  }
   resolver_ = std::make_unique<tcp::resolver>(pool_.io());
   resolver_->async_resolve(target_.host, target_.port,
                            [self = shared_from_this(), connect](
                                const error_code& ec, const tcp::resolver::results_type& endpoints) {
                              if (self->sink_ == nullptr) return;
                              if (ec) {
-                               self->connecting_ = false;
+                               self->connecting_since_.reset();
                                return self->End(UpstreamEnd::kFailed,
                                                 "Couldn't resolve host name: " + ec.message());
                              }
+                             self->pool_.Remember(self->target_.authority, endpoints);
                              connect(endpoints);
                            });
 }
@@ -312,8 +331,13 @@ bool PlainUpstream::Parse() {
     return false;
   }
   if (have_ == in_size_) {
-    // A head (or a chunk's size line) longer than the buffer: a bigger one,
-    // up to the limit the parser enforces.
+    // A head, a chunk's size line or the trailers longer than the buffer: a
+    // bigger one, up to the limit of a head (the parser enforces it for the
+    // head only, not for the lines of a chunked body).
+    if (in_size_ >= kHeaderLimit) {
+      Broken("a line of the vendor's reply is longer than 256 KiB");
+      return false;
+    }
     auto bigger = std::make_unique_for_overwrite<char[]>(in_size_ * 2);
     std::memcpy(bigger.get(), in_.get(), have_);
     in_ = std::move(bigger);

@@ -47,6 +47,12 @@ class PlainPool {
   // than a minute.
   std::unique_ptr<boost::asio::ip::tcp::socket> Take(const std::string& authority);
   void Put(const std::string& authority, std::unique_ptr<boost::asio::ip::tcp::socket> socket);
+  // Addresses resolved for `authority` less than a minute ago (libcurl keeps
+  // them as long): a burst of new connections waits for one lookup, not one
+  // each, on the resolver's single thread.
+  const boost::asio::ip::tcp::resolver::results_type* Resolved(const std::string& authority);
+  void Remember(const std::string& authority,
+                const boost::asio::ip::tcp::resolver::results_type& addresses);
 
  private:
   struct Idle {
@@ -56,6 +62,11 @@ class PlainPool {
   boost::asio::io_context& io_;
   std::unordered_map<std::string, std::vector<Idle>> idle_;
   size_t count_ = 0;
+  struct Addresses {
+    boost::asio::ip::tcp::resolver::results_type results;
+    Clock::time_point at;
+  };
+  std::unordered_map<std::string, Addresses> resolved_;
 };
 
 class PlainUpstream final : public Upstream, public std::enable_shared_from_this<PlainUpstream> {
@@ -66,7 +77,7 @@ class PlainUpstream final : public Upstream, public std::enable_shared_from_this
   bool Start(const UpstreamCall& call) override;
   void Resume() override;
   void Stop() override;
-  bool connecting() const override { return connecting_; }
+  std::optional<Clock::time_point> connecting_since() const override { return connecting_since_; }
   bool request_written() const override { return written_; }
   Clock::duration elapsed() const override;
 
@@ -97,7 +108,7 @@ class PlainUpstream final : public Upstream, public std::enable_shared_from_this
   size_t have_ = 0;
   unsigned generation_ = 0;  // of the connection: a handler of an older one does nothing
   bool reused_ = false;
-  bool connecting_ = false;
+  std::optional<Clock::time_point> connecting_since_;
   bool write_done_ = false;
   bool written_ = false;
   bool replied_ = false;  // a byte of a reply came

@@ -2,6 +2,8 @@
 
 #include <rapidjson/document.h>
 
+#include <cstddef>
+
 #include "base/json.h"
 #include "base/text.h"
 #include "wire/anthropic_messages.h"
@@ -100,13 +102,15 @@ std::optional<pricing::Usage> ReplyTap::UsageOfBody() const {
     return std::nullopt;
   }
   // A usage object fits these buffers: no allocation (more comes from the heap).
-  char values[2048];
-  char stack[512];
+  // (The pools keep their bookkeeping in the buffers: aligned, and the parse
+  // stack asks for less than its buffer holds.)
+  alignas(std::max_align_t) char values[2048];
+  alignas(std::max_align_t) char stack[1024];
   rapidjson::MemoryPoolAllocator<> value_allocator(values, sizeof values);
   rapidjson::MemoryPoolAllocator<> stack_allocator(stack, sizeof stack);
   rapidjson::GenericDocument<rapidjson::UTF8<>, rapidjson::MemoryPoolAllocator<>,
                              rapidjson::MemoryPoolAllocator<>>
-      doc(&value_allocator, sizeof stack, &stack_allocator);
+      doc(&value_allocator, 512, &stack_allocator);
   doc.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseStopWhenDoneFlag>(text.data(),
                                                                                 text.size());
   if (doc.HasParseError() || !doc.IsObject()) return std::nullopt;

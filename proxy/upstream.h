@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -66,9 +67,10 @@ class Upstream {
   // Stops the transfer at once (its connection is closed when a reply was
   // under way); the sink hears nothing more.
   virtual void Stop() = 0;
-  // Still connecting, on a connection the forward's connect timeout watches
-  // (libcurl watches its own).
-  virtual bool connecting() const = 0;
+  // When the connection the request waits for began connecting, while it
+  // does: the forward's connect timeout runs from there (libcurl watches its
+  // own, and says nothing).
+  virtual std::optional<Clock::time_point> connecting_since() const = 0;
   // Some of the request went out.
   virtual bool request_written() const = 0;
   // From Start() to the end of the transfer (or now).

@@ -1,6 +1,7 @@
 #include "wire/request_body.h"
 
 #include <rapidjson/document.h>
+#include <rapidjson/encodedstream.h>
 #include <rapidjson/memorystream.h>
 #include <rapidjson/reader.h>
 
@@ -260,7 +261,9 @@ std::string Replace(std::string_view body, Span span, std::string_view text) {
 std::optional<RequestInfo> InspectRequestBody(std::string_view body) {
   // RapidJSON would stop at a NUL byte and hide whatever follows it.
   if (body.find('\0') != std::string_view::npos) return std::nullopt;
-  rapidjson::MemoryStream stream(body.data(), body.size());
+  rapidjson::MemoryStream memory(body.data(), body.size());
+  // As a document parse reads it: a UTF-8 byte order mark is skipped.
+  rapidjson::EncodedInputStream<rapidjson::UTF8<>, rapidjson::MemoryStream> stream(memory);
   Inspector inspector;
   rapidjson::Reader reader;
   if (reader.Parse<rapidjson::kParseIterativeFlag>(stream, inspector).IsError() ||
@@ -295,8 +298,10 @@ std::expected<std::string, std::string> AddIncludeUsage(std::string_view body) {
   if (!internal::WithinNestingDepth(body, internal::kMaxJsonDepth)) {
     return std::unexpected("request body nests too deeply");
   }
-  rapidjson::MemoryStream stream(body.data(), body.size());
-  Locator locator(stream);
+  rapidjson::MemoryStream memory(body.data(), body.size());
+  // A byte order mark is skipped; the locator's offsets stay the body's own.
+  rapidjson::EncodedInputStream<rapidjson::UTF8<>, rapidjson::MemoryStream> stream(memory);
+  Locator locator(memory);
   rapidjson::Reader reader;
   if (reader.Parse<rapidjson::kParseDefaultFlags>(stream, locator).IsError()) {
     return std::unexpected("request body is not valid JSON");

@@ -726,5 +726,29 @@ BOOST_AUTO_TEST_CASE(a_1xx_reply_is_skipped_and_a_body_may_end_with_its_connecti
   StopCleanly(exporter);
 }
 
+BOOST_AUTO_TEST_CASE(a_reply_line_that_never_ends_is_a_broken_reply_not_unbounded_memory) {
+  // A chunk-size line whose extension runs past 256 KiB and keeps coming: the
+  // proxy's read buffer must not grow with it. The reply is cut and booked
+  // as the vendor's reset, long before any timeout. (libcurl skips a chunk
+  // extension as it streams, keeping none of it: nothing to bound there.)
+  if (kThroughLibcurl) return;
+  MockUpstream upstream({.head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                                 "Transfer-Encoding: chunked\r\n\r\n5;ext=",
+                         .events = {std::string(600'000, 'a')},
+                         .hold = true,
+                         .chunked = false});
+  TempDir dir;
+  Exporter exporter(dir, ProxyConfig(upstream.url(), "idle_timeout = \"60s\"\n"), kEnv,
+                    {"--proxy.listen-address=127.0.0.1:0"});
+  const std::string proxy = ProxyUrl(exporter);
+  const int fd =
+      OpenStream(proxy, PostRequest("/v1/chat/completions", Chat(false, false), kJson), "\r\n\r\n");
+  BOOST_TEST(WaitForSeries(exporter, "llm_usage_missing_total",
+                           {{"source", "proxy"}, {"vendor", "fo"}, {"reason", "upstream_reset"}}, 1,
+                           10s));
+  close(fd);
+  StopCleanly(exporter);
+}
+
 }  // namespace
 }  // namespace llm_exporter::testing

@@ -68,6 +68,19 @@ BOOST_AUTO_TEST_CASE(the_token_cap_and_first_occurrences_as_a_lookup_finds_them)
   BOOST_TEST(!InspectRequestBody(std::string("{\"model\":\"m\"}\0", 14)).has_value());
 }
 
+BOOST_AUTO_TEST_CASE(a_byte_order_mark_is_skipped_as_a_json_parser_skips_it) {
+  // PowerShell and .NET may write request files with a UTF-8 BOM.
+  const std::string bom = "\xEF\xBB\xBF";
+  auto info = InspectRequestBody(bom + R"({"model":"m","stream":true})");
+  BOOST_REQUIRE(info.has_value());
+  BOOST_TEST(info->model == "m");
+  BOOST_TEST(info->stream);
+  BOOST_TEST((ModelFromRequestBody(bom + R"({"model":"m"})") == "m"));
+  const auto added = AddIncludeUsage(bom + R"({"model":"m"})");
+  BOOST_REQUIRE(added.has_value());
+  BOOST_TEST(*added == bom + R"({"stream_options":{"include_usage":true},"model":"m"})");
+}
+
 BOOST_AUTO_TEST_CASE(add_include_usage_edits_only_what_it_must) {
   struct Case {
     std::string in;
