@@ -1,10 +1,10 @@
 #pragma once
 
-// One read of the proxy's own HTTP/1.1 client, handed over to the forward:
-// what the client side asks to run later meanwhile (the write of what the
-// read produced, say) runs at the read's end, before the event loop turns
-// again, so a reply's head and body leave in one write and no extra turn of
-// the loop. (libcurl's actions do the same through CurlLoop::Defer.)
+// A burst of a vendor's bytes being handed over (a libcurl action, or one
+// read of the proxy's own HTTP/1.1 client): what the client side asks to run
+// later meanwhile (the write of what the burst produced, say) runs at its
+// end, before the event loop turns again, so a reply's head and body leave in
+// one write and no extra turn of the loop. One per event loop.
 
 #include <functional>
 #include <vector>

@@ -292,13 +292,10 @@ void Connection::ScheduleFlush() {
   });
 }
 
-// At the end of libcurl's current action or of the own client's read when in
-// one (no extra turn of the event loop), else from the loop: never inside the
-// forward's own callbacks.
+// At the end of the current burst when in one (burst.h: no extra turn of the
+// event loop), else from the loop: never inside the forward's own callbacks.
 void Connection::RunLater(std::function<void()> task) {
-  if (loop_.curl.in_action()) {
-    loop_.curl.Defer([self = shared_from_this(), task = std::move(task)] { task(); });
-  } else if (loop_.burst.active()) {
+  if (loop_.burst.active()) {
     loop_.burst.Defer([self = shared_from_this(), task = std::move(task)] { task(); });
   } else {
     boost::asio::post(loop_.io, [self = shared_from_this(), task = std::move(task)] { task(); });

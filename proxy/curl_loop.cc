@@ -8,7 +8,8 @@
 
 namespace llm_exporter::proxy {
 
-CurlLoop::CurlLoop(boost::asio::io_context& io) : io_(io), multi_(curl_multi_init()), timer_(io) {
+CurlLoop::CurlLoop(boost::asio::io_context& io, Burst& burst)
+    : io_(io), burst_(burst), multi_(curl_multi_init()), timer_(io) {
   curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &CurlLoop::OnSocket);
   curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);
   curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, &CurlLoop::OnTimer);
@@ -124,8 +125,17 @@ int CurlLoop::OnTimer(CURLM* /*multi*/, long timeout_ms, void* self_ptr) {
   auto& self = *static_cast<CurlLoop*>(self_ptr);
   if (timeout_ms < 0) return 0;  // an armed timer may still fire: libcurl checks
   if (timeout_ms == 0) {
-    if (self.in_action_) {
-      self.timeout_due_ = true;  // run before the action returns, without a loop turn
+    if (self.burst_.active()) {
+      // Run before the burst ends, without a loop turn.
+      if (!self.timeout_due_) {
+        self.timeout_due_ = true;
+        self.burst_.Defer([&self] {
+          self.timeout_due_ = false;
+          int running = 0;
+          curl_multi_socket_action(self.multi_, CURL_SOCKET_TIMEOUT, 0, &running);
+          self.CheckDone();
+        });
+      }
     } else if (!self.timeout_posted_) {
       self.timeout_posted_ = true;
       boost::asio::post(self.io_, [&self] {
@@ -149,23 +159,11 @@ int CurlLoop::OnTimer(CURLM* /*multi*/, long timeout_ms, void* self_ptr) {
 }
 
 void CurlLoop::Action(curl_socket_t fd, int events) {
-  in_action_ = true;
-  int running = 0;
-  curl_multi_socket_action(multi_, fd, events, &running);
-  CheckDone();
-  while (timeout_due_ || !deferred_.empty()) {
-    if (timeout_due_) {
-      timeout_due_ = false;
-      curl_multi_socket_action(multi_, CURL_SOCKET_TIMEOUT, 0, &running);
-      CheckDone();
-    }
-    // Tasks may defer more tasks (and a deferred task may run libcurl's work
-    // again), so take the list each round.
-    std::vector<std::function<void()>> tasks;
-    tasks.swap(deferred_);
-    for (auto& task : tasks) task();
-  }
-  in_action_ = false;
+  burst_.Run([&] {
+    int running = 0;
+    curl_multi_socket_action(multi_, fd, events, &running);
+    CheckDone();
+  });
 }
 
 void CurlLoop::CheckDone() {

@@ -8,18 +8,19 @@
 //
 // Everything runs on the io_context's one thread. Add() and Remove() must not
 // be called from inside a libcurl callback (a transfer's header or write
-// function): post them instead.
+// function): defer them (burst.h) instead.
 
 #include <curl/curl.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <functional>
 #include <memory>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
+
+#include "proxy/burst.h"
 
 namespace llm_exporter::proxy {
 
@@ -34,7 +35,9 @@ class CurlLoop {
     ~Transfer() = default;
   };
 
-  explicit CurlLoop(boost::asio::io_context& io);
+  // libcurl's work runs inside `burst`: what the transfers' owners defer
+  // meanwhile (and libcurl's immediate timeouts) runs at its end.
+  CurlLoop(boost::asio::io_context& io, Burst& burst);
   ~CurlLoop();
   CurlLoop(const CurlLoop&) = delete;
   CurlLoop& operator=(const CurlLoop&) = delete;
@@ -44,12 +47,6 @@ class CurlLoop {
   bool Add(CURL* easy, Transfer* owner);
   // Stops `easy` at once (its connection is closed if a reply was under way).
   void Remove(CURL* easy);
-
-  // True while libcurl's work runs on this loop (a socket's or timer's
-  // action): what Defer() gets runs at its end, before the loop polls again.
-  bool in_action() const { return in_action_; }
-  // Runs `task` at the end of the current action; only while in_action().
-  void Defer(std::function<void()> task) { deferred_.push_back(std::move(task)); }
 
   // An easy handle with default options, from a pool of finished ones:
   // allocating one per request costs more than the rest of libcurl's work.
@@ -76,6 +73,7 @@ class CurlLoop {
   void CheckDone();
 
   boost::asio::io_context& io_;
+  Burst& burst_;
   CURLM* multi_;
   boost::asio::steady_timer timer_;
   // libcurl moves its timeout on every transfer; the timer is only re-armed
@@ -83,9 +81,7 @@ class CurlLoop {
   bool timer_armed_ = false;
   std::chrono::steady_clock::time_point timer_at_;
   bool timeout_posted_ = false;
-  bool in_action_ = false;
-  bool timeout_due_ = false;  // libcurl asked for an immediate timeout during an action
-  std::vector<std::function<void()>> deferred_;
+  bool timeout_due_ = false;  // an immediate timeout is deferred in the current burst
   // Every socket libcurl opened and has not closed yet: one watched by the
   // event loop keeps its registration while its connection idles in
   // libcurl's cache (what = 0), so reusing it costs no system call.

@@ -73,7 +73,7 @@ std::expected<std::vector<std::string>, std::string> Proxy::Start(
   const size_t threads = std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 4);
   for (size_t i = 0; i < threads; ++i) {
     auto loop = std::make_unique<Loop>();
-    loop->curl = std::make_unique<CurlLoop>(loop->io);
+    loop->curl = std::make_unique<CurlLoop>(loop->io, loop->burst);
     loop->plain = std::make_unique<PlainPool>(loop->io);
     loop->context.reset(
         new LoopContext{loop->io, *loop->curl, *loop->plain, loop->burst, meter_, metrics_});

@@ -50,9 +50,9 @@ class Proxy {
     boost::asio::io_context io{1};
     boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work{
         io.get_executor()};
+    Burst burst;  // before the clients that use it, after them gone
     std::unique_ptr<CurlLoop> curl;
     std::unique_ptr<PlainPool> plain;
-    Burst burst;
     boost::asio::steady_timer tick{io};
     std::unique_ptr<LoopContext> context;
     std::thread thread;
