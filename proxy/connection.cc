@@ -1,13 +1,9 @@
 #include "proxy/connection.h"
 
-#include <sys/socket.h>
-
+#include <algorithm>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
-#include <boost/beast/http/read.hpp>
 #include <boost/beast/http/status.hpp>
-#include <cctype>
-#include <cerrno>
 
 #include "base/text.h"
 #include "proxy/local_reply.h"
@@ -23,6 +19,8 @@ constexpr std::chrono::seconds kIdleTimeout{75};     // between requests (nginx'
 constexpr std::chrono::seconds kRequestTimeout{60};  // to send a request's head and body
 constexpr uint32_t kMaxHeadBytes = 64 * 1024;
 constexpr size_t kBacklogBytes = 256 * 1024;
+constexpr size_t kMinRead = 4096;       // a read of the client's bytes: at least
+constexpr size_t kMaxRead = 64 * 1024;  // and at most
 
 std::string_view View(boost::beast::string_view text) { return {text.data(), text.size()}; }
 
@@ -76,25 +74,96 @@ void Connection::ReadHead() {
   endpoint_label_ = "other";
   parser_.emplace();
   parser_->header_limit(kMaxHeadBytes);
+  phase_ = Phase::kHead;
   ArmIdle(buffer_.size() > 0 ? kRequestTimeout : kIdleTimeout);
-  http::async_read_header(socket_, buffer_, *parser_,
-                          [self = shared_from_this()](const boost::system::error_code& ec, size_t) {
-                            self->OnHead(ec);
-                          });
+  Parse();
 }
 
-void Connection::OnHead(const boost::system::error_code& ec) {
-  if (closed_) return;
-  if (ec) {
-    if (ec == http::error::end_of_stream || ec == boost::asio::error::eof ||
-        ec == boost::asio::error::operation_aborted || ec == boost::asio::error::connection_reset) {
-      Close();
-    } else {
-      Reject(ec == http::error::header_limit ? 431 : 400, "malformed HTTP request: " + ec.message(),
-             true);
+// One read of the client's bytes at a time, into buffer_. While a request is
+// answered that read is the watch: its end of stream (or reset) is a client
+// hanging up, and bytes are the next request, pipelined, parsed after this
+// reply. Armed only with buffer_ empty, so nothing moves buffer_ under it.
+void Connection::Receive() {
+  if (receiving_ || closed_ || receive_error_) return;
+  receiving_ = true;
+  size_t want = std::max(kMinRead, buffer_.capacity() - buffer_.size());
+  if (phase_ == Phase::kBody) {
+    if (auto remaining = parser_->content_length_remaining()) {
+      want = std::max<size_t>(want, static_cast<size_t>(*remaining));
     }
-    return;
   }
+  socket_.async_read_some(
+      buffer_.prepare(std::min(want, kMaxRead)),
+      [self = shared_from_this()](const boost::system::error_code& ec, size_t n) {
+        self->receiving_ = false;
+        if (self->closed_) return;
+        self->buffer_.commit(n);
+        if (ec) self->receive_error_ = ec;
+        self->OnReceived();
+      });
+}
+
+void Connection::OnReceived() {
+  switch (phase_) {
+    case Phase::kHead:
+    case Phase::kBody:
+      return Parse();
+    case Phase::kBusy:
+      // Bytes: the next request, read after this reply. The end: the client
+      // hung up, which stops the vendor now (once the reply is complete,
+      // the next read of a request sees it).
+      if (receive_error_ && forward_ && forward_->running()) {
+        forward_->ClientGone();
+        Close();
+      }
+      return;
+    case Phase::kDrain:
+      buffer_.consume(buffer_.size());
+      if (receive_error_) return Close();
+      return Receive();
+  }
+}
+
+// Feeds buffer_ to the parser: the head, then (its limits set by OnHead) the
+// body; reads more while it needs more.
+void Connection::Parse() {
+  while (!closed_ && (phase_ == Phase::kHead || phase_ == Phase::kBody)) {
+    if (phase_ == Phase::kHead && parser_->is_header_done()) {
+      phase_ = Phase::kBody;
+      if (!OnHead()) return;
+      continue;
+    }
+    if (phase_ == Phase::kBody && parser_->is_done()) {
+      phase_ = Phase::kBusy;
+      return OnBody();
+    }
+    if (buffer_.size() > 0) {
+      boost::system::error_code ec;
+      const size_t used = parser_->put(buffer_.data(), ec);
+      buffer_.consume(used);
+      if (ec && ec != http::error::need_more) return ParseFailed(ec);
+      if (used > 0) continue;
+    }
+    if (receive_error_) {
+      // Beast's rules: a message cut short is a partial message, no message
+      // at all the end of the stream.
+      boost::system::error_code ec = receive_error_;
+      if (ec == boost::asio::error::eof) {
+        ec = http::error::end_of_stream;
+        if (parser_->got_some()) {
+          ec = {};
+          parser_->put_eof(ec);
+          if (!ec) continue;  // complete after all (is_done)
+        }
+      }
+      return ParseFailed(ec);
+    }
+    return Receive();
+  }
+}
+
+// Whether to read on: a head refused, or a 100 Continue being written, stops.
+bool Connection::OnHead() {
   received_at_ = Clock::now();
   const auto& request = parser_->get();
   const std::string_view target = View(request.target());
@@ -106,11 +175,12 @@ void Connection::OnHead(const boost::system::error_code& ec) {
   request_routing_ = routing_();
   const int64_t limit = request_routing_->config().proxy.max_body_bytes;
   parser_->body_limit(static_cast<uint64_t>(limit));
+  parser_->eager(true);  // the body: as much of it as buffer_ holds, each put
   if (auto length = parser_->content_length(); length && *length > static_cast<uint64_t>(limit)) {
     Reject(413,
            "request body is larger than the proxy's max_body_bytes (" + std::to_string(limit) + ")",
            true);
-    return;
+    return false;
   }
   ArmIdle(kRequestTimeout);
   // An HTTP/1.0 client never gets a 1xx (RFC 9110 15.2).
@@ -124,22 +194,23 @@ void Connection::OnHead(const boost::system::error_code& ec) {
           self->write_pending_ = false;
           self->writing_.clear();
           if (error) return self->Close();
-          self->ReadBody();
+          self->Parse();
         });
-    return;
+    return false;
   }
-  ReadBody();
+  return true;
 }
 
-void Connection::ReadBody() {
-  http::async_read(socket_, buffer_, *parser_,
-                   [self = shared_from_this()](const boost::system::error_code& ec, size_t) {
-                     self->OnBody(ec);
-                   });
-}
-
-void Connection::OnBody(const boost::system::error_code& ec) {
-  if (closed_) return;
+void Connection::ParseFailed(const boost::system::error_code& ec) {
+  phase_ = Phase::kBusy;
+  if (!parser_->is_header_done()) {
+    if (ec == http::error::end_of_stream || ec == boost::asio::error::eof ||
+        ec == boost::asio::error::operation_aborted || ec == boost::asio::error::connection_reset) {
+      return Close();
+    }
+    return Reject(ec == http::error::header_limit ? 431 : 400,
+                  "malformed HTTP request: " + ec.message(), true);
+  }
   if (ec == http::error::body_limit) {
     const int64_t limit = request_routing_->config().proxy.max_body_bytes;
     return Reject(
@@ -147,10 +218,11 @@ void Connection::OnBody(const boost::system::error_code& ec) {
         "request body is larger than the proxy's max_body_bytes (" + std::to_string(limit) + ")",
         true);
   }
-  if (ec) {
-    if (ec == boost::asio::error::operation_aborted) return Close();
-    return Reject(400, "malformed HTTP request body: " + ec.message(), true);
-  }
+  if (ec == boost::asio::error::operation_aborted) return Close();
+  Reject(400, "malformed HTTP request body: " + ec.message(), true);
+}
+
+void Connection::OnBody() {
   idle_deadline_ = Clock::time_point::max();
   Dispatch();
 }
@@ -193,7 +265,7 @@ void Connection::Dispatch() {
   // Held while the vendor's reply runs: when the client has pipelined its next
   // request, no read or wait of ours is pending to keep this connection.
   running_hold_ = shared_from_this();
-  WatchClient();
+  if (buffer_.size() == 0) Receive();  // the watch
 }
 
 void Connection::Reject(int status, std::string message, bool close) {
@@ -202,27 +274,6 @@ void Connection::Reject(int status, std::string message, bool close) {
   out_ += JsonResponse(status, ErrorBody(dialect_, status, message), close_after_);
   reply_done_ = true;
   Flush();
-}
-
-void Connection::WatchClient() {
-  if (watching_ || closed_) return;
-  watching_ = true;
-  socket_.async_wait(
-      boost::asio::ip::tcp::socket::wait_read,
-      [self = shared_from_this()](const boost::system::error_code& ec) {
-        self->watching_ = false;
-        if (self->closed_ || !self->forward_ || !self->forward_->running()) return;
-        char byte = 0;
-        const ssize_t n =
-            ec ? -1 : ::recv(self->socket_.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-        if (n > 0) return;  // the next request, pipelined: read it later
-        if (n < 0 && !ec && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-          return self->WatchClient();
-        }
-        // The client hung up: stop the vendor now.
-        self->forward_->ClientGone();
-        self->Close();
-      });
 }
 
 void Connection::SendHead(long status, const HeaderList& headers,
@@ -342,16 +393,11 @@ void Connection::LingeringClose() {
   boost::system::error_code ignored;
   socket_.shutdown(boost::asio::ip::tcp::socket::shutdown_send, ignored);
   ArmIdle(std::chrono::seconds(2));
-  Drain();
-}
-
-void Connection::Drain() {
-  socket_.async_read_some(boost::asio::buffer(drain_),
-                          [self = shared_from_this()](const boost::system::error_code& ec, size_t) {
-                            if (self->closed_) return;
-                            if (ec) return self->Close();
-                            self->Drain();
-                          });
+  phase_ = Phase::kDrain;
+  if (!receiving_) {
+    buffer_.consume(buffer_.size());
+    Receive();
+  }
 }
 
 void Connection::OnWritten(const boost::system::error_code& ec) {

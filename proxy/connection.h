@@ -7,7 +7,6 @@
 // While a request is forwarded it watches the socket, so that a client
 // hanging up stops the vendor's transfer at once.
 
-#include <array>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/parser.hpp>
@@ -48,19 +47,28 @@ class Connection : public std::enable_shared_from_this<Connection>, public Clien
  private:
   using Parser = boost::beast::http::request_parser<boost::beast::http::string_body>;
 
+  // What the client's bytes are read for.
+  enum class Phase {
+    kHead,   // a request's head
+    kBody,   // its body
+    kBusy,   // nothing: the request is answered (a read is the hang-up watch)
+    kDrain,  // nothing, dropped: the connection is closing
+  };
+
   void ReadHead();
-  void OnHead(const boost::system::error_code& ec);
-  void ReadBody();
-  void OnBody(const boost::system::error_code& ec);
+  void Receive();
+  void OnReceived();
+  void Parse();
+  bool OnHead();
+  void ParseFailed(const boost::system::error_code& ec);
+  void OnBody();
   void Dispatch();
   void Reject(int status, std::string message, bool close);
-  void WatchClient();
   void ScheduleFlush();
   void RunLater(std::function<void()> task);
   void Flush();
   void AfterReply();
   void LingeringClose();
-  void Drain();
   void OnWritten(const boost::system::error_code& ec);
   void ArmIdle(std::chrono::seconds after);
   void Close();
@@ -78,8 +86,10 @@ class Connection : public std::enable_shared_from_this<Connection>, public Clien
 
   std::string out_;      // waiting to be written
   std::string writing_;  // being written
+  Phase phase_ = Phase::kHead;
+  bool receiving_ = false;                   // a read of the client's bytes is pending
+  boost::system::error_code receive_error_;  // how the client's bytes ended (eof included)
   bool write_pending_ = false;
-  bool watching_ = false;
   bool chunked_ = false;
   bool close_after_ = false;  // this reply is the connection's last
   bool reply_done_ = false;   // everything of the reply is in out_
@@ -91,7 +101,6 @@ class Connection : public std::enable_shared_from_this<Connection>, public Clien
   std::string endpoint_label_ = "other";
   Clock::time_point received_at_;
   Clock::time_point write_started_;
-  std::array<char, 4096> drain_{};
 };
 
 }  // namespace llm_exporter::proxy

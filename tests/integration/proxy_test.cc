@@ -1,5 +1,6 @@
-// The in-path proxy end to end: the real exporter between a real HTTP client
-// and the fake vendor (or, where the test must see the wire, a mock upstream).
+// The in-path proxy end to end, the vendor side: the real exporter between a
+// real HTTP client and the fake vendor (or, where the test must see the wire,
+// a mock upstream).
 // What the client gets is what the vendor sent; what the meter books is what
 // the vendor served; every fault ends in the right error or the right cut, and
 // is booked once.
@@ -7,116 +8,18 @@
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
-#include <rapidjson/document.h>
-#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <boost/test/unit_test.hpp>
 #include <cmath>
-#include <cstdlib>
 
 #include "tests/integration/harness.h"
 #include "tests/integration/mock_upstream.h"
+#include "tests/integration/proxy_support.h"
 
 namespace llm_exporter::testing {
 namespace {
-
-std::string ProxyUrl(Exporter& exporter) {
-  auto fields = FindLog(exporter.process().Stderr(), "Proxy listening on");
-  BOOST_REQUIRE(fields);
-  return "http://" + (*fields)["address"];
-}
-
-// A config with one OpenAI-style and one Anthropic-style vendor at `base`.
-std::string ProxyConfig(const std::string& base, const std::string& proxy_extra = "",
-                        const std::string& keys_file = "") {
-  std::string config = R"(
-[[vendor]]
-name = "fo"
-api = "openai"
-base_url = ")" + base + R"(/v1"
-api_key_env = "VENDOR_KEY"
-price_table = "fake"
-
-[[vendor]]
-name = "fa"
-api = "anthropic"
-base_url = ")" + base + R"("
-api_key_env = "VENDOR_KEY"
-price_table = "fake"
-
-[pricing]
-files = [")" LLM_EXPORTER_SOURCE_DIR R"(/pricing/fake_prices.toml"]
-
-[proxy]
-)" + proxy_extra;
-  if (!keys_file.empty()) config += "client_keys_file = \"" + keys_file + "\"\n";
-  config += R"(
-  [[proxy.route]]
-  model = "fake-claude*"
-  vendor = "fa"
-)" + std::string(keys_file.empty() ? "" : "  inject_key = true\n") +
-            R"(
-  [[proxy.route]]
-  model = "fake-*"
-  vendor = "fo"
-)";
-  return config;
-}
-
-// integration_proxy_libcurl runs these cases once more with every vendor
-// reached through libcurl: a proxy variable in the exporter's environment
-// does that, and NO_PROXY keeps its traffic direct, on loopback.
-const bool kThroughLibcurl = std::getenv("LLM_EXPORTER_TEST_LIBCURL") != nullptr;
-
-const std::map<std::string, std::string> kEnv = [] {
-  std::map<std::string, std::string> env = {{"VENDOR_KEY", "sk-vendor-key-0123456789"}};
-  if (kThroughLibcurl) {
-    env["http_proxy"] = "http://127.0.0.1:9";
-    env["NO_PROXY"] = "*";
-  }
-  return env;
-}();
-const std::vector<std::string> kJson = {"Content-Type: application/json"};
-const std::vector<std::string> kAnthropicHeaders = {"Content-Type: application/json",
-                                                    "anthropic-version: 2023-06-01"};
-
-std::string Chat(bool stream, bool include_usage, const std::string& prompt = "ping") {
-  std::string body =
-      R"({"model":"fake-gpt","max_tokens":8,"messages":[{"role":"user","content":")" + prompt +
-      "\"}]";
-  if (stream) body += R"(,"stream":true)";
-  if (include_usage) body += R"(,"stream_options":{"include_usage":true})";
-  return body + "}";
-}
-
-std::string Messages(bool stream, const std::string& prompt = "ping") {
-  return R"({"model":"fake-claude","max_tokens":8,"messages":[{"role":"user","content":")" +
-         prompt + "\"}]" + (stream ? R"(,"stream":true})" : "}");
-}
-
-double ProxySeries(const std::string& scrape, const std::string& name,
-                   std::map<std::string, std::string> labels) {
-  labels["source"] = "proxy";
-  return Series(scrape, name, labels).value_or(0);
-}
-
-// Stops the exporter as systemd would; it must exit 0 (under ASan, a leak or
-// any error report makes the exit code non-zero).
-void StopCleanly(Exporter& exporter) {
-  exporter.process().Signal(SIGTERM);
-  const int code = exporter.process().Wait(20s);
-  BOOST_TEST(code == 0);
-  const std::string log = exporter.process().Stderr();
-  BOOST_TEST(log.find("Sanitizer") == std::string::npos, log);
-}
-
-rapidjson::Document Json(const std::string& text) {
-  rapidjson::Document doc;
-  doc.Parse(text.c_str());
-  return doc;
-}
 
 BOOST_AUTO_TEST_CASE(replies_pass_through_and_the_meter_books_what_the_vendor_served) {
   TempDir dir;
@@ -262,76 +165,6 @@ BOOST_AUTO_TEST_CASE(no_first_byte_in_time_is_a_504_in_the_dialect) {
   StopCleanly(exporter);
 }
 
-// A raw client: sends `request`, reads until `marker` arrives, and returns the socket.
-int OpenStream(const std::string& proxy_url, const std::string& request,
-               const std::string& marker) {
-  const std::string host_port = proxy_url.substr(std::string("http://").size());
-  const int port = std::stoi(host_port.substr(host_port.rfind(':') + 1));
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(static_cast<uint16_t>(port));
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  BOOST_REQUIRE(connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
-  BOOST_REQUIRE(send(fd, request.data(), request.size(), MSG_NOSIGNAL) ==
-                static_cast<ssize_t>(request.size()));
-  std::string received;
-  char buffer[4096];
-  timeval timeout{5, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-  while (received.find(marker) == std::string::npos) {
-    const ssize_t n = recv(fd, buffer, sizeof buffer, 0);
-    BOOST_REQUIRE(n > 0);
-    received.append(buffer, static_cast<size_t>(n));
-  }
-  return fd;
-}
-
-// Reads from `fd` until `marker` has arrived or the peer closes; all read.
-std::string ReadUntil(int fd, const std::string& marker) {
-  std::string received;
-  char buffer[4096];
-  while (received.find(marker) == std::string::npos) {
-    const ssize_t n = recv(fd, buffer, sizeof buffer, 0);
-    if (n <= 0) break;
-    received.append(buffer, static_cast<size_t>(n));
-  }
-  return received;
-}
-
-std::string PostRequest(const std::string& path, const std::string& body,
-                        const std::vector<std::string>& headers) {
-  std::string request = "POST " + path + " HTTP/1.1\r\nHost: proxy\r\nContent-Length: " +
-                        std::to_string(body.size()) + "\r\n";
-  for (const auto& header : headers) request += header + "\r\n";
-  return request + "\r\n" + body;
-}
-
-BOOST_AUTO_TEST_CASE(a_client_hanging_up_stops_the_vendor_at_once_and_is_booked_499) {
-  MockUpstream upstream(
-      {.events = {"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"po\"}}]}\n\n"}});
-  TempDir dir;
-  Exporter exporter(dir, ProxyConfig(upstream.url()), kEnv, {"--proxy.listen-address=127.0.0.1:0"});
-  const std::string proxy = ProxyUrl(exporter);
-  const int fd =
-      OpenStream(proxy, PostRequest("/v1/chat/completions", Chat(true, true), kJson), "\"po\"");
-  const auto hung_up = std::chrono::steady_clock::now();
-  close(fd);
-  BOOST_REQUIRE(WaitFor([&] { return upstream.closed_at().has_value(); }, 5s, 1ms));
-  const auto noticed = *upstream.closed_at() - hung_up;
-  BOOST_TEST_MESSAGE("upstream closed "
-                     << std::chrono::duration_cast<std::chrono::microseconds>(noticed).count()
-                     << " us after the client hung up");
-  BOOST_TEST(noticed < 100ms);
-  BOOST_REQUIRE(WaitForSeries(exporter, "llm_requests_total",
-                              {{"source", "proxy"}, {"vendor", "fo"}, {"code", "499"}}, 1));
-  const std::string scrape = exporter.Metrics();
-  BOOST_TEST(ProxySeries(scrape, "llm_usage_missing_total",
-                         {{"vendor", "fo"}, {"reason", "client_abort"}}) == 1);
-  BOOST_TEST(Series(scrape, "llm_requests_in_flight", {{"vendor", "fo"}}).value_or(-1) == 0);
-  StopCleanly(exporter);
-}
-
 BOOST_AUTO_TEST_CASE(the_vendor_sees_the_request_as_sent_with_only_the_key_swapped) {
   MockUpstream upstream(
       {.head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
@@ -388,74 +221,6 @@ BOOST_AUTO_TEST_CASE(the_vendor_sees_the_request_as_sent_with_only_the_key_swapp
     BOOST_TEST(log.find(secret) == std::string::npos);
   }
   BOOST_TEST(log.find("Proxied request") != std::string::npos);
-  StopCleanly(exporter);
-}
-
-BOOST_AUTO_TEST_CASE(bad_requests_get_errors_in_their_dialect_and_never_reach_the_vendor) {
-  TempDir dir;
-  FakeVendor vendor(dir, {});
-  const int closed_port = FreePort();
-  std::string config = ProxyConfig(vendor.url(), "max_body_bytes = 2000\n");
-  config += "\n[[vendor]]\nname = \"gone\"\napi = \"openai\"\nbase_url = \"http://127.0.0.1:" +
-            std::to_string(closed_port) + "/v1\"\n";
-  // Routes are matched in file order: this one sits after "fake-*".
-  config.replace(config.find("  [[proxy.route]]"), 0,
-                 "  [[proxy.route]]\n  model = \"gone-*\"\n  vendor = \"gone\"\n\n");
-  Exporter exporter(dir, config, kEnv, {"--proxy.listen-address=127.0.0.1:0"});
-  const std::string proxy = ProxyUrl(exporter);
-
-  auto openai_code = [](const HttpResult& r) {
-    auto doc = Json(r.body);
-    return doc.IsObject() && doc["error"].IsObject() && doc["error"]["message"].IsString();
-  };
-  auto anthropic_shape = [](const HttpResult& r) {
-    auto doc = Json(r.body);
-    return doc.IsObject() && std::string(doc["type"].GetString()) == "error" &&
-           doc["error"]["type"].IsString();
-  };
-  const std::string big(3000, 'x');
-  HttpResult r = HttpPost(proxy + "/v1/messages", Messages(false, big), kAnthropicHeaders);
-  BOOST_TEST(r.status == 413);
-  BOOST_TEST(anthropic_shape(r));
-  // A chunked body that grows past the limit mid-read.
-  std::vector<std::string> chunked = kJson;
-  chunked.push_back("Transfer-Encoding: chunked");
-  r = HttpPost(proxy + "/v1/chat/completions", Chat(false, false, big), chunked);
-  BOOST_TEST(r.status == 413);
-  BOOST_TEST(openai_code(r));
-  r = HttpPost(proxy + "/v1/chat/completions", "{\"model\":", kJson);
-  BOOST_TEST(r.status == 400);
-  BOOST_TEST(openai_code(r));
-  r = HttpPost(proxy + "/v1/messages", R"({"max_tokens":1,"messages":[]})", kAnthropicHeaders);
-  BOOST_TEST(r.status == 400);
-  BOOST_TEST(anthropic_shape(r));
-  r = HttpPost(proxy + "/v1/chat/completions", R"({"model":"unrouted","messages":[]})", kJson);
-  BOOST_TEST(r.status == 404);
-  BOOST_TEST(std::string(Json(r.body)["error"]["code"].GetString()) == "model_not_found");
-  r = HttpPost(proxy + "/v1/nothing", "{}", kJson);
-  BOOST_TEST(r.status == 404);
-  r = HttpGet(proxy + "/v1/chat/completions");
-  BOOST_TEST(r.status == 405);
-  r = HttpPost(proxy + "/v1/chat/completions", R"({"model":"gone-1","messages":[]})", kJson);
-  BOOST_TEST(r.status == 502);
-  BOOST_TEST(openai_code(r));
-  const auto models = Json(HttpGet(proxy + "/v1/models").body);
-  BOOST_TEST(models["data"].Size() >= 2u);
-
-  const auto stats = Json(HttpGet(vendor.url() + "/control/stats").body);
-  BOOST_TEST(stats["totals"]["requests"].GetInt() == 0);
-  const std::string scrape = exporter.Metrics();
-  BOOST_TEST(Series(scrape, "llm_proxy_rejected_requests_total", {{"code", "413"}}).value_or(0) ==
-             1);
-  BOOST_TEST(Series(scrape, "llm_proxy_rejected_requests_total",
-                    {{"code", "413"}, {"endpoint", "chat_completions"}})
-                 .value_or(0) == 1);
-  BOOST_TEST(Series(scrape, "llm_proxy_rejected_requests_total",
-                    {{"code", "400"}, {"endpoint", "messages"}})
-                 .value_or(0) == 1);
-  BOOST_TEST(ProxySeries(scrape, "llm_requests_total", {{"vendor", "gone"}, {"code", "502"}}) == 1);
-  BOOST_TEST(ProxySeries(scrape, "llm_usage_missing_total",
-                         {{"vendor", "gone"}, {"reason", "upstream_reset"}}) == 0);
   StopCleanly(exporter);
 }
 
@@ -554,28 +319,6 @@ BOOST_AUTO_TEST_CASE(responses_streams_and_embeddings_are_metered_from_their_own
   StopCleanly(exporter);
 }
 
-BOOST_AUTO_TEST_CASE(pipelined_requests_are_answered_in_order_while_a_stream_runs) {
-  TempDir dir;
-  FakeVendor vendor(dir, {"--token-ms", "30"});
-  Exporter exporter(dir, ProxyConfig(vendor.url()), kEnv, {"--proxy.listen-address=127.0.0.1:0"});
-  const std::string proxy = ProxyUrl(exporter);
-  // The second request arrives while the first one's stream runs: it waits
-  // in the socket (and must not be taken for a hang-up).
-  const int fd =
-      OpenStream(proxy, PostRequest("/v1/chat/completions", Chat(true, false), kJson), "data: ");
-  const std::string second = PostRequest("/v1/chat/completions", Chat(false, false), kJson);
-  BOOST_REQUIRE(send(fd, second.data(), second.size(), MSG_NOSIGNAL) ==
-                static_cast<ssize_t>(second.size()));
-  const std::string received = ReadUntil(fd, "\"object\":\"chat.completion\"");
-  close(fd);
-  BOOST_TEST(received.find("\"object\":\"chat.completion\"") != std::string::npos);
-  BOOST_REQUIRE(WaitForSeries(exporter, "llm_requests_total",
-                              {{"source", "proxy"}, {"vendor", "fo"}, {"code", "200"}}, 2));
-  BOOST_TEST(ProxySeries(exporter.Metrics(), "llm_requests_total",
-                         {{"vendor", "fo"}, {"code", "499"}}) == 0);
-  StopCleanly(exporter);
-}
-
 BOOST_AUTO_TEST_CASE(a_vendor_named_by_host_name_is_resolved_and_reached) {
   // libcurl's threaded resolver hands the loop a socket of its own and closes
   // it behind its back: a registration kept for it once made the next socket
@@ -629,26 +372,6 @@ BOOST_AUTO_TEST_CASE(a_reply_without_a_body_keeps_the_connection_in_step) {
   close(fd);
   BOOST_TEST(received.find("HTTP/1.1 204 No Content\r\n") != std::string::npos, received);
   BOOST_TEST(received.find("0\r\n\r\n") == std::string::npos, received);  // no chunk terminator
-  StopCleanly(exporter);
-}
-
-BOOST_AUTO_TEST_CASE(a_client_that_stops_reading_is_cut_after_the_idle_timeout) {
-  // A long, fast stream to a client that reads nothing: the proxy's backlog and
-  // the socket buffers fill, the vendor is paused, and after idle_timeout
-  // without a finished write the request ends as the client's abort.
-  TempDir dir;
-  FakeVendor vendor(dir, {"--reply-tokens", "100000"});
-  Exporter exporter(dir, ProxyConfig(vendor.url(), "idle_timeout = \"500ms\"\n"), kEnv,
-                    {"--proxy.listen-address=127.0.0.1:0"});
-  const std::string proxy = ProxyUrl(exporter);
-  const std::string body =
-      R"({"model":"fake-gpt","max_tokens":100000,"stream":true,"messages":[{"role":"user","content":"go"}]})";
-  const int fd = OpenStream(proxy, PostRequest("/v1/chat/completions", body, kJson), "data: ");
-  BOOST_TEST(WaitForSeries(exporter, "llm_requests_total",
-                           {{"source", "proxy"}, {"vendor", "fo"}, {"code", "499"}}, 1, 15s));
-  close(fd);
-  BOOST_TEST(ProxySeries(exporter.Metrics(), "llm_usage_missing_total",
-                         {{"vendor", "fo"}, {"reason", "client_abort"}}) == 1);
   StopCleanly(exporter);
 }
 
