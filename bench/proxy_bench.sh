@@ -3,7 +3,8 @@
 #
 # Part 1, latency and throughput. wrk POSTs a non-streaming chat completion
 # ({"model":"fake-gpt",...,"max_tokens":8}) for DURATION seconds per cell at
-# 1, 16 and 64 connections to
+# 1, 16 and 64 connections, in ROUNDS rounds that each run the four columns in
+# turn (figures: the median over the rounds, and each round's ratios), to
 #   (a) direct: tests/fake_vendor (--keep-alive --threads 1200) itself,
 #   (b) ours:   llm_exporter --proxy.listen-address, routing "fake-gpt*" to it
 #               (a plain-HTTP vendor: the proxy's own HTTP/1.1 client),
@@ -26,8 +27,9 @@
 # Aim for ours: < 150 MB RSS with 1,000 streams.
 #
 #   bench/proxy_bench.sh [DURATION] [STREAMS] [HOLD]
-#   DURATION=2 STREAMS=100 HOLD=5 SKIP_BUILD=1 bench/proxy_bench.sh   # quick look, < 1 min
-# Environment: DURATION (s per wrk cell, default 10), STREAMS (default 1000),
+#   DURATION=2 ROUNDS=1 STREAMS=100 HOLD=5 SKIP_BUILD=1 bench/proxy_bench.sh   # quick look, < 1 min
+# Environment: DURATION (s per wrk cell and round, default 5), ROUNDS (default
+# 3), STREAMS (default 1000),
 # HOLD (s, default 60), CONNS (default "1 16 64"), TOKEN_MS (default 100),
 # WRK_THREADS (default 2), BUILD_DIR, SKIP_BUILD=1 (use the binaries as built),
 # KEEP_RUN=1 (keep the temporary directory with every log).
@@ -36,10 +38,11 @@
 # figures are relative: compare the columns of one run, not runs.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-duration="${1:-${DURATION:-10}}"
+duration="${1:-${DURATION:-5}}"
 streams="${2:-${STREAMS:-1000}}"
 hold="${3:-${HOLD:-60}}"
 conns="${CONNS:-1 16 64}"
+rounds="${ROUNDS:-3}"
 token_ms="${TOKEN_MS:-100}"
 wrk_threads="${WRK_THREADS:-2}"
 build="${BUILD_DIR:-$root/build}"
@@ -218,16 +221,38 @@ for addr in "$direct_addr" "$ours_addr" "$nginx_addr" "$curl_addr"; do
   bench "$addr" 16 1 >/dev/null  # warm-up: connections, caches, page faults
 done
 
-echo "proxy benchmark on $(nproc) cores: wrk ${duration} s per cell, POST /v1/chat/completions (non-streaming, 8 tokens)" >&2
-results=()
+echo "proxy benchmark on $(nproc) cores: wrk ${duration} s per cell and round, $rounds round(s), POST /v1/chat/completions (non-streaming, 8 tokens)" >&2
+# Every round runs the four columns one after the other, so that what the
+# machine does meanwhile falls on all of them; the table shows each figure's
+# median over the rounds.
+: >"$run/cells"
 for c in $conns; do
-  line="$c"
-  for addr in "$direct_addr" "$ours_addr" "$nginx_addr" "$curl_addr"; do
-    line="$line $(bench "$addr" "$c" "$duration")"
+  for r in $(seq "$rounds"); do
+    i=0
+    for addr in "$direct_addr" "$ours_addr" "$nginx_addr" "$curl_addr"; do
+      echo "$c $r $i $(bench "$addr" "$c" "$duration")" >>"$run/cells"
+      i=$((i + 1))
+    done
   done
-  results+=("$line")
   echo "  done: $c connection(s)" >&2
 done
+# One line per concurrency: "conns" then, per column, the medians of p50, p99
+# and req/s and the sum of errors.
+mapfile -t results < <(awk '
+  function median(list,   n, a, i, j, t) {
+    n = split(list, a, " ")
+    for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j - 1] + 0 > a[j] + 0; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
+    return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+  }
+  { k = $1 SUBSEP $3; p50[k] = p50[k] " " $4; p99[k] = p99[k] " " $5; rps[k] = rps[k] " " $6; err[k] += $7
+    if (!($1 in seen)) { seen[$1] = 1; order[++n] = $1 } }
+  END {
+    for (o = 1; o <= n; o++) {
+      c = order[o]; line = c
+      for (i = 0; i < 4; i++) { k = c SUBSEP i; line = line " " median(p50[k]) " " median(p99[k]) " " median(rps[k]) " " err[k] }
+      print line
+    }
+  }' "$run/cells")
 stop "$ours_pid" "$curl_pid" "$nginx_pid" "$vendor_pid"
 
 # --- part 2: held streams ------------------------------------------------------
@@ -347,8 +372,8 @@ stop "$nginx_pid" "$vendor_pid"
 # --- the report ------------------------------------------------------------------
 
 echo
-printf 'proxy benchmark: %s cores, loopback, wrk %s s per cell, non-streaming POST /v1/chat/completions\n' \
-  "$(nproc)" "$duration"
+printf 'proxy benchmark: %s cores, loopback, wrk %s s per cell and round, median of %s round(s), non-streaming POST /v1/chat/completions\n' \
+  "$(nproc)" "$duration" "$rounds"
 printf '%s\n' "${results[@]}" | awk '
   function ratio(a, b) { return (b > 0 && a >= 0) ? sprintf("%.2f", a / b) : "n/a" }
   BEGIN {
@@ -367,6 +392,20 @@ printf '%s\n' "${results[@]}" | awk '
       ratio($8, $12), ratio(curl, ngx), ratio($16, $12)
   }
   END { print "aims: added latency ours/nginx <= 1.2, throughput ours/nginx >= 0.8 (err: socket errors + non-2xx)" }'
+# The spread behind the medians: each round's own ratios.
+awk '
+  { v[$1, $2, $3] = $4; r[$1, $2, $3] = $6; if (!($1 in seen)) { seen[$1] = 1; order[++n] = $1 } if ($2 > rounds) rounds = $2 }
+  END {
+    for (o = 1; o <= n; o++) {
+      c = order[o]; added = ""; rps = ""
+      for (k = 1; k <= rounds; k++) {
+        ngx = v[c, k, 2] - v[c, k, 0]
+        added = added sprintf(" %.2f", ngx > 0 ? (v[c, k, 1] - v[c, k, 0]) / ngx : 0)
+        rps = rps sprintf(" %.2f", r[c, k, 2] > 0 ? r[c, k, 1] / r[c, k, 2] : 0)
+      }
+      printf "%5d | (b)/(c) by round: added p50%s; req/s%s\n", c, added, rps
+    }
+  }' "$run/cells"
 
 echo
 printf 'held streams: %s at once for %s s (a token every %s ms), fresh processes per proxy\n' \
