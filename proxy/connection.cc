@@ -4,6 +4,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/status.hpp>
+#include <limits>
 
 #include "base/text.h"
 #include "proxy/local_reply.h"
@@ -40,6 +41,7 @@ Connection::~Connection() {
 void Connection::Start() {
   boost::system::error_code ignored;
   socket_.set_option(boost::asio::ip::tcp::no_delay(true), ignored);
+  socket_.non_blocking(true, ignored);  // Flush's first try never waits
   ReadHead();
 }
 
@@ -74,6 +76,9 @@ void Connection::ReadHead() {
   endpoint_label_ = "other";
   parser_.emplace();
   parser_->header_limit(kMaxHeadBytes);
+  // No limit until OnHead sets max_body_bytes: Beast's own (1 MiB for a
+  // request) would refuse a larger Content-Length with the head.
+  parser_->body_limit(std::numeric_limits<uint64_t>::max());
   phase_ = Phase::kHead;
   ArmIdle(buffer_.size() > 0 ? kRequestTimeout : kIdleTimeout);
   Parse();
@@ -368,7 +373,14 @@ void Connection::Flush() {
   out_.clear();
   write_pending_ = true;
   write_started_ = Clock::now();
-  boost::asio::async_write(socket_, boost::asio::buffer(writing_),
+  // The socket usually takes it all at once: then the write's end runs as a
+  // task of this burst (burst.h), no turn of the loop later; what is left (or
+  // an error, met again) goes to Asio.
+  boost::system::error_code ec;
+  size_t sent = socket_.write_some(boost::asio::buffer(writing_), ec);
+  if (ec) sent = 0;
+  if (sent == writing_.size()) return RunLater([this] { OnWritten({}); });
+  boost::asio::async_write(socket_, boost::asio::buffer(writing_) + sent,
                            [self = shared_from_this()](const boost::system::error_code& ec,
                                                        size_t) { self->OnWritten(ec); });
 }

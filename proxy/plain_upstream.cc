@@ -209,6 +209,7 @@ void PlainUpstream::Connect() {
           if (ec) return self->Broken("Couldn't connect to server: " + ec.message());
           error_code ignored;
           self->socket_->set_option(tcp::no_delay(true), ignored);
+          self->socket_->non_blocking(true, ignored);  // Send's first try never waits
           self->Send();
         });
   };
@@ -239,8 +240,18 @@ void PlainUpstream::Connect() {
 
 void PlainUpstream::Send() {
   write_done_ = false;
+  // A request usually fits the socket's buffer: written now, with no write's
+  // end to wait for. What is left (or an error, met again) goes to Asio.
+  error_code ec;
+  size_t sent = socket_->write_some(boost::asio::buffer(out_), ec);
+  if (ec) sent = 0;
+  written_ = written_ || sent > 0;
+  if (sent == out_.size()) {
+    write_done_ = true;
+    return Read();
+  }
   boost::asio::async_write(
-      *socket_, boost::asio::buffer(out_),
+      *socket_, boost::asio::buffer(out_) + sent,
       [self = shared_from_this(), generation = generation_](const error_code& ec, size_t written) {
         if (self->sink_ == nullptr || generation != self->generation_) return;
         self->written_ = self->written_ || written > 0;

@@ -55,7 +55,8 @@ std::string_view UsageText() {
          "                   [--fault NAME[:COUNT]] [--admin-key KEY] [--prices FILE]\n"
          "                   [--price-table NAME] [--price-skew MODEL=FACTOR]...\n"
          "                   [--quota-usd USD] [--cny-balance CNY] [--billing-page-size N]\n"
-         "                   [--report-delay-ms N] [--threads N] [--keep-alive]\n"
+         "                   [--report-delay-ms N] [--threads N] [--max-body-bytes N] "
+         "[--keep-alive]\n"
          "Simulates OpenAI-compatible and Anthropic chat APIs and vendor billing\n"
          "endpoints for tests.\n"
          "  --listen        address to bind; port 0 picks a free port (default 127.0.0.1:0)\n"
@@ -74,6 +75,7 @@ std::string_view UsageText() {
          "  --quota-usd     credit/limit of the balance endpoints (default 25)\n"
          "  --cny-balance   add a CNY entry with this balance to /user/balance\n"
          "  --threads       connections served at once (default 64; benchmarks want more)\n"
+         "  --max-body-bytes  larger request bodies get 413 (default 1048576)\n"
          "  --keep-alive    keep connections open between requests (default: one request each)\n"
          "  --billing-page-size  day buckets per report page at most (default 2)\n"
          "  --report-delay-ms    billing shows replies served at least N ms ago (default 0)\n"
@@ -112,14 +114,20 @@ std::expected<CommandLine, std::string> ParseCommandLine(std::span<const std::st
       if (i + 1 >= args.size()) return std::unexpected(std::string(flag) + " needs a value");
       return args[++i];
     };
-    auto millis = [&](std::chrono::milliseconds& out) -> std::expected<void, std::string> {
+    auto integer = [&](int64_t low, int64_t high) -> std::expected<int64_t, std::string> {
       auto text = value();
       if (!text) return std::unexpected(text.error());
-      const auto parsed = ParseInt(*text, 0, kMaxMillis);
+      const auto parsed = ParseInt(*text, low, high);
       if (!parsed) {
-        return std::unexpected(std::string(flag) + " must be an integer in 0.." +
-                               std::to_string(kMaxMillis) + ", got \"" + std::string(*text) + "\"");
+        return std::unexpected(std::string(flag) + " must be an integer in " + std::to_string(low) +
+                               ".." + std::to_string(high) + ", got \"" + std::string(*text) +
+                               "\"");
       }
+      return *parsed;
+    };
+    auto millis = [&](std::chrono::milliseconds& out) -> std::expected<void, std::string> {
+      auto parsed = integer(0, kMaxMillis);
+      if (!parsed) return std::unexpected(parsed.error());
       out = std::chrono::milliseconds(*parsed);
       return {};
     };
@@ -147,23 +155,17 @@ std::expected<CommandLine, std::string> ParseCommandLine(std::span<const std::st
     } else if (flag == "--slow-ms") {
       result = millis(command_line.server.slow_first_byte);
     } else if (flag == "--reply-tokens") {
-      auto text = value();
-      if (!text) return std::unexpected(text.error());
-      const auto parsed = ParseInt(*text, 1, 100'000);
-      if (!parsed) {
-        return std::unexpected("--reply-tokens must be an integer in 1..100000, got \"" +
-                               std::string(*text) + "\"");
-      }
+      auto parsed = integer(1, 100'000);
+      if (!parsed) return std::unexpected(parsed.error());
       command_line.server.reply_tokens = *parsed;
     } else if (flag == "--threads") {
-      auto text = value();
-      if (!text) return std::unexpected(text.error());
-      const auto parsed = ParseInt(*text, 1, 20'000);
-      if (!parsed) {
-        return std::unexpected("--threads must be an integer in 1..20000, got \"" +
-                               std::string(*text) + "\"");
-      }
+      auto parsed = integer(1, 20'000);
+      if (!parsed) return std::unexpected(parsed.error());
       command_line.server.threads = *parsed;
+    } else if (flag == "--max-body-bytes") {
+      auto parsed = integer(1, int64_t{1} << 30);
+      if (!parsed) return std::unexpected(parsed.error());
+      command_line.server.max_body_bytes = static_cast<size_t>(*parsed);
     } else if (flag == "--fault") {
       auto text = value();
       if (!text) return std::unexpected(text.error());

@@ -17,11 +17,11 @@ namespace llm_exporter::testing {
 namespace {
 
 // The client's bytes are read as they come: a head and a body in pieces, a
-// body after 100 Continue, a chunked body, two requests in one write. Each is
-// answered once and reaches the vendor once.
+// body after 100 Continue, a chunked body, two requests in one write, a body
+// of megabytes. Each is answered once and reaches the vendor once.
 BOOST_AUTO_TEST_CASE(a_request_is_read_however_its_bytes_arrive) {
   TempDir dir;
-  FakeVendor vendor(dir, {});
+  FakeVendor vendor(dir, {"--max-body-bytes", "8388608"});
   Exporter exporter(dir, ProxyConfig(vendor.url()), kEnv, {"--proxy.listen-address=127.0.0.1:0"});
   const std::string proxy = ProxyUrl(exporter);
   const std::string reply = "\"object\":\"chat.completion\"";
@@ -71,10 +71,18 @@ BOOST_AUTO_TEST_CASE(a_request_is_read_however_its_bytes_arrive) {
   close(fd);
   BOOST_TEST(received.find(reply, received.find(reply) + 1) != std::string::npos, received);
 
+  // Megabytes, within max_body_bytes (10 MiB) but past Beast's default body
+  // limit for requests (1 MiB), which used to answer 400: read in large
+  // pieces, and more than one write to the vendor.
+  const std::string big(3 * 1024 * 1024, 'x');
+  HttpResult large = HttpPost(proxy + "/v1/chat/completions", Chat(false, false, big), kJson);
+  BOOST_TEST(large.status == 200);
+  BOOST_TEST(Json(large.body)["usage"]["prompt_tokens"].GetInt() == 3 * 1024 * 1024 / 4 + 4);
+
   BOOST_REQUIRE(WaitForSeries(exporter, "llm_requests_total",
-                              {{"source", "proxy"}, {"vendor", "fo"}, {"code", "200"}}, 5));
+                              {{"source", "proxy"}, {"vendor", "fo"}, {"code", "200"}}, 6));
   const auto stats = Json(HttpGet(vendor.url() + "/control/stats").body);
-  BOOST_TEST(stats["totals"]["requests"].GetInt() == 5);
+  BOOST_TEST(stats["totals"]["requests"].GetInt() == 6);
   StopCleanly(exporter);
 }
 
