@@ -87,7 +87,9 @@ void Connection::ReadHead() {
 // One read of the client's bytes at a time, into buffer_. While a request is
 // answered that read is the watch: its end of stream (or reset) is a client
 // hanging up, and bytes are the next request, pipelined, parsed after this
-// reply. Armed only with buffer_ empty, so nothing moves buffer_ under it.
+// reply (the watch is armed only with buffer_ empty). While a read is pending
+// nothing but its completion touches buffer_: a consume would move the place
+// it writes to.
 void Connection::Receive() {
   if (receiving_ || closed_ || receive_error_) return;
   receiving_ = true;
@@ -193,6 +195,7 @@ bool Connection::OnHead() {
       EqualsIgnoreCase(View(request[http::field::expect]), "100-continue")) {
     writing_ = "HTTP/1.1 100 Continue\r\n\r\n";
     write_pending_ = true;
+    write_started_ = Clock::now();  // else Tick takes the write for one stuck since boot
     boost::asio::async_write(
         socket_, boost::asio::buffer(writing_),
         [self = shared_from_this()](const boost::system::error_code& error, size_t) {
@@ -223,7 +226,10 @@ void Connection::ParseFailed(const boost::system::error_code& ec) {
         "request body is larger than the proxy's max_body_bytes (" + std::to_string(limit) + ")",
         true);
   }
-  if (ec == boost::asio::error::operation_aborted) return Close();
+  // A client gone mid-body is no bad request: there is no one to answer.
+  if (ec == boost::asio::error::operation_aborted || ec == boost::asio::error::connection_reset) {
+    return Close();
+  }
   Reject(400, "malformed HTTP request body: " + ec.message(), true);
 }
 
@@ -406,6 +412,7 @@ void Connection::LingeringClose() {
   socket_.shutdown(boost::asio::ip::tcp::socket::shutdown_send, ignored);
   ArmIdle(std::chrono::seconds(2));
   phase_ = Phase::kDrain;
+  if (receive_error_) return Close();  // the client's side has ended already
   if (!receiving_) {
     buffer_.consume(buffer_.size());
     Receive();

@@ -88,7 +88,7 @@ BOOST_AUTO_TEST_CASE(a_request_is_read_however_its_bytes_arrive) {
 
 // A head past 64 KiB, a head or a body cut short by the client's end of
 // stream: each is refused in the dialect (431 or 400) and nothing reaches the
-// vendor.
+// vendor. A reset mid-body is the client gone: not counted as refused.
 BOOST_AUTO_TEST_CASE(a_request_cut_short_or_too_big_is_refused_before_the_vendor) {
   TempDir dir;
   FakeVendor vendor(dir, {});
@@ -120,6 +120,23 @@ BOOST_AUTO_TEST_CASE(a_request_cut_short_or_too_big_is_refused_before_the_vendor
   close(fd);
   BOOST_TEST(received.rfind("HTTP/1.1 400 ", 0) == 0, received);
   BOOST_TEST(received.find("malformed HTTP request:") != std::string::npos, received);
+
+  // A client that resets the connection mid-body is gone, not a bad request:
+  // nothing to answer, nothing counted.
+  fd = ConnectTo(proxy);
+  SendAll(fd, request.substr(0, head_end + 10));
+  const linger reset{1, 0};
+  setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+  close(fd);
+  // Nothing to wait for but the absence of a count: half a second of it.
+  const bool counted = WaitFor(
+      [&] {
+        return Series(exporter.Metrics(), "llm_proxy_rejected_requests_total",
+                      {{"code", "400"}, {"endpoint", "chat_completions"}})
+                   .value_or(0) > 1;
+      },
+      500ms, 20ms);
+  BOOST_TEST(!counted);
 
   const std::string scrape = exporter.Metrics();
   BOOST_TEST(Series(scrape, "llm_proxy_rejected_requests_total", {{"code", "431"}}).value_or(0) ==
