@@ -184,9 +184,7 @@ bool Connection::OnHead() {
   parser_->body_limit(static_cast<uint64_t>(limit));
   parser_->eager(true);  // the body: as much of it as buffer_ holds, each put
   if (auto length = parser_->content_length(); length && *length > static_cast<uint64_t>(limit)) {
-    Reject(413,
-           "request body is larger than the proxy's max_body_bytes (" + std::to_string(limit) + ")",
-           true);
+    RejectTooLarge();
     return false;
   }
   ArmIdle(kRequestTimeout);
@@ -194,8 +192,7 @@ bool Connection::OnHead() {
   if (request.version() >= 11 &&
       EqualsIgnoreCase(View(request[http::field::expect]), "100-continue")) {
     writing_ = "HTTP/1.1 100 Continue\r\n\r\n";
-    write_pending_ = true;
-    write_started_ = Clock::now();  // else Tick takes the write for one stuck since boot
+    StartWriting();
     boost::asio::async_write(
         socket_, boost::asio::buffer(writing_),
         [self = shared_from_this()](const boost::system::error_code& error, size_t) {
@@ -219,18 +216,20 @@ void Connection::ParseFailed(const boost::system::error_code& ec) {
     return Reject(ec == http::error::header_limit ? 431 : 400,
                   "malformed HTTP request: " + ec.message(), true);
   }
-  if (ec == http::error::body_limit) {
-    const int64_t limit = request_routing_->config().proxy.max_body_bytes;
-    return Reject(
-        413,
-        "request body is larger than the proxy's max_body_bytes (" + std::to_string(limit) + ")",
-        true);
-  }
+  if (ec == http::error::body_limit) return RejectTooLarge();
   // A client gone mid-body is no bad request: there is no one to answer.
   if (ec == boost::asio::error::operation_aborted || ec == boost::asio::error::connection_reset) {
     return Close();
   }
   Reject(400, "malformed HTTP request body: " + ec.message(), true);
+}
+
+// 413: by the head's Content-Length, or a chunked body growing past the limit.
+void Connection::RejectTooLarge() {
+  const int64_t limit = request_routing_->config().proxy.max_body_bytes;
+  Reject(413,
+         "request body is larger than the proxy's max_body_bytes (" + std::to_string(limit) + ")",
+         true);
 }
 
 void Connection::OnBody() {
@@ -377,8 +376,7 @@ void Connection::Flush() {
   }
   writing_.swap(out_);
   out_.clear();
-  write_pending_ = true;
-  write_started_ = Clock::now();
+  StartWriting();
   // The socket usually takes it all at once: then the write's end runs as a
   // task of this burst (burst.h), no turn of the loop later; what is left (or
   // an error, met again) goes to Asio.
@@ -389,6 +387,12 @@ void Connection::Flush() {
   boost::asio::async_write(socket_, boost::asio::buffer(writing_) + sent,
                            [self = shared_from_this()](const boost::system::error_code& ec,
                                                        size_t) { self->OnWritten(ec); });
+}
+
+// writing_ is on its way: Tick times the write from now (idle_timeout).
+void Connection::StartWriting() {
+  write_pending_ = true;
+  write_started_ = Clock::now();
 }
 
 void Connection::AfterReply() {

@@ -61,12 +61,14 @@ class Connection : public std::enable_shared_from_this<Connection>, public Clien
   void Parse();
   bool OnHead();
   void ParseFailed(const boost::system::error_code& ec);
+  void RejectTooLarge();
   void OnBody();
   void Dispatch();
   void Reject(int status, std::string message, bool close);
   void ScheduleFlush();
   void RunLater(std::function<void()> task);
   void Flush();
+  void StartWriting();
   void AfterReply();
   void LingeringClose();
   void OnWritten(const boost::system::error_code& ec);

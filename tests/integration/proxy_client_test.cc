@@ -105,21 +105,18 @@ BOOST_AUTO_TEST_CASE(a_request_cut_short_or_too_big_is_refused_before_the_vendor
   BOOST_TEST(received.rfind("HTTP/1.1 431 ", 0) == 0, received.substr(0, 200));
   BOOST_TEST(Json(received.substr(received.find("\r\n\r\n") + 4))["error"]["message"].IsString());
 
-  fd = ConnectTo(proxy);
-  SendAll(fd, request.substr(0, head_end + 10));
-  shutdown(fd, SHUT_WR);
-  received = ReadUntil(fd, "}");
-  close(fd);
-  BOOST_TEST(received.rfind("HTTP/1.1 400 ", 0) == 0, received);
-  BOOST_TEST(received.find("malformed HTTP request body") != std::string::npos, received);
-
-  fd = ConnectTo(proxy);
-  SendAll(fd, request.substr(0, head_end / 2));
-  shutdown(fd, SHUT_WR);
-  received = ReadUntil(fd, "}");
-  close(fd);
-  BOOST_TEST(received.rfind("HTTP/1.1 400 ", 0) == 0, received);
-  BOOST_TEST(received.find("malformed HTTP request:") != std::string::npos, received);
+  // The client's end of stream after `sent`: a 400 saying `why`.
+  auto cut_short = [&](const std::string& sent, const std::string& why) {
+    const int cut = ConnectTo(proxy);
+    SendAll(cut, sent);
+    shutdown(cut, SHUT_WR);
+    const std::string reply = ReadUntil(cut, "}");
+    close(cut);
+    BOOST_TEST(reply.rfind("HTTP/1.1 400 ", 0) == 0, reply);
+    BOOST_TEST(reply.find(why) != std::string::npos, reply);
+  };
+  cut_short(request.substr(0, head_end + 10), "malformed HTTP request body");
+  cut_short(request.substr(0, head_end / 2), "malformed HTTP request:");
 
   // A client that resets the connection mid-body is gone, not a bad request:
   // nothing to answer, nothing counted.
