@@ -2,6 +2,8 @@
 
 #include <rapidjson/error/en.h>
 
+#include <array>
+
 namespace llm_exporter::base {
 
 std::expected<void, std::string> ParseJson(std::string_view text, rapidjson::Document& doc,
@@ -26,6 +28,143 @@ std::expected<void, std::string> ParseJson(std::string_view text, rapidjson::Doc
                            std::to_string(doc.GetErrorOffset()));
   }
   return {};
+}
+
+namespace {
+
+// ParseSimpleObject's reader: each method reads one value at pos_ into `out`
+// and returns false on anything outside the subset.
+class SimpleReader {
+ public:
+  SimpleReader(std::string_view text, rapidjson::MemoryPoolAllocator<>& allocator)
+      : text_(text), allocator_(allocator) {}
+
+  size_t pos() const { return pos_; }
+
+  bool Object(rapidjson::Value& out, int depth) {
+    if (depth > kSimpleObjectDepth || !Take('{')) return false;
+    out.SetObject();
+    SkipSpace();
+    if (Take('}')) return true;
+    while (true) {
+      SkipSpace();
+      std::string_view key;
+      if (!String(key)) return false;
+      SkipSpace();
+      if (!Take(':')) return false;
+      SkipSpace();
+      rapidjson::Value value;
+      if (!Value(value, depth)) return false;
+      out.AddMember(rapidjson::StringRef(key.data(), key.size()), value, allocator_);
+      SkipSpace();
+      if (Take('}')) return true;
+      if (!Take(',')) return false;
+    }
+  }
+
+ private:
+  bool Value(rapidjson::Value& out, int depth) {
+    if (pos_ >= text_.size()) return false;
+    const char c = text_[pos_];
+    if (c == '{') return Object(out, depth + 1);
+    if (c == '"') {
+      std::string_view text;
+      if (!String(text)) return false;
+      out.SetString(rapidjson::StringRef(text.data(), text.size()));
+      return true;
+    }
+    if (c == '-' || (c >= '0' && c <= '9')) return Number(out);
+    if (Word("null")) return true;  // out is null already
+    if (Word("true")) return out.SetBool(true), true;
+    if (Word("false")) return out.SetBool(false), true;
+    return false;
+  }
+
+  bool String(std::string_view& out) {
+    if (!Take('"')) return false;
+    const char* const begin = text_.data() + pos_;
+    const char* const end = text_.data() + text_.size();
+    const char* c = begin;
+    while (c != end && kPlain[static_cast<unsigned char>(*c)]) ++c;
+    if (c == end || *c != '"') return false;
+    out = std::string_view(begin, static_cast<size_t>(c - begin));
+    pos_ += out.size() + 1;
+    return true;
+  }
+
+  // The bytes a string of the subset is made of: printable ASCII but the
+  // quote and the backslash.
+  static constexpr std::array<bool, 256> kPlain = [] {
+    std::array<bool, 256> plain{};
+    for (int c = 0x20; c <= 0x7E; ++c) plain[c] = c != '"' && c != '\\';
+    return plain;
+  }();
+
+  // As RapidJSON's reader hands an integer to its document: unsigned when
+  // not negative, and the narrowest of 32 and 64 bits.
+  bool Number(rapidjson::Value& out) {
+    const bool minus = Take('-');
+    const size_t begin = pos_;
+    uint64_t value = 0;
+    while (pos_ < text_.size() && text_[pos_] >= '0' && text_[pos_] <= '9') {
+      value = value * 10 + static_cast<uint64_t>(text_[pos_] - '0');
+      ++pos_;
+    }
+    const size_t digits = pos_ - begin;
+    if (digits == 0 || digits > 18 || (digits > 1 && text_[begin] == '0')) return false;
+    if (pos_ < text_.size()) {
+      const char next = text_[pos_];
+      if (next == '.' || next == 'e' || next == 'E' || (next >= '0' && next <= '9')) return false;
+    }
+    if (!minus) {
+      if (value <= 0xFFFFFFFFu) {
+        out.SetUint(static_cast<unsigned>(value));
+      } else {
+        out.SetUint64(value);
+      }
+    } else if (value <= 0x80000000u) {
+      out.SetInt(static_cast<int>(-static_cast<int64_t>(value)));
+    } else {
+      out.SetInt64(-static_cast<int64_t>(value));
+    }
+    return true;
+  }
+
+  bool Word(std::string_view word) {
+    if (text_.substr(pos_, word.size()) != word) return false;
+    pos_ += word.size();
+    return true;
+  }
+
+  bool Take(char c) {
+    if (pos_ >= text_.size() || text_[pos_] != c) return false;
+    ++pos_;
+    return true;
+  }
+
+  void SkipSpace() {
+    while (pos_ < text_.size()) {
+      const char c = text_[pos_];
+      if (c != ' ' && c != '\n' && c != '\r' && c != '\t') return;
+      ++pos_;
+    }
+  }
+
+  std::string_view text_;
+  size_t pos_ = 0;
+  rapidjson::MemoryPoolAllocator<>& allocator_;
+};
+
+}  // namespace
+
+std::optional<size_t> ParseSimpleObject(std::string_view text, rapidjson::Value& out,
+                                        rapidjson::MemoryPoolAllocator<>& allocator) {
+  SimpleReader reader(text, allocator);
+  if (!reader.Object(out, 1)) {
+    out.SetNull();  // not half an object
+    return std::nullopt;
+  }
+  return reader.pos();
 }
 
 bool WithinNestingDepth(std::string_view text, int max_depth) {

@@ -21,4 +21,14 @@ std::string AsciiLower(std::string_view text) {
   return out;
 }
 
+AsciiLowered::AsciiLowered(std::string_view text) {
+  if (text.size() > sizeof small_) {
+    large_ = AsciiLower(text);
+    view_ = large_;
+    return;
+  }
+  for (size_t i = 0; i < text.size(); ++i) small_[i] = Lower(text[i]);
+  view_ = std::string_view(small_, text.size());
+}
+
 }  // namespace llm_exporter::base

@@ -56,7 +56,8 @@ Booking Meter::Finish(const Exchange& e, const pricing::PriceBook* prices) {
   sample.model = e.model;
   sample.source = e.source;
   sample.endpoint = e.endpoint;
-  sample.code = std::to_string(e.client_code.value_or(e.http_status));
+  const std::string code = std::to_string(e.client_code.value_or(e.http_status));
+  sample.code = code;
   sample.duration_seconds = e.duration_seconds;
   sample.ttft_seconds = e.ttft_seconds;
   if (e.output_tokens_per_second && *e.output_tokens_per_second > 0) {

@@ -8,12 +8,14 @@
 #include <prometheus/collectable.h>
 #include <prometheus/metric_family.h>
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <vector>
 
@@ -23,11 +25,12 @@
 namespace llm_exporter::meter {
 
 struct TrafficSample {
-  std::string vendor;
-  std::string model;
-  std::string source;    // "probe" | "proxy"
-  std::string endpoint;  // "chat_completions", "messages", ...
-  std::string code;      // HTTP status, "0" when none came back
+  // Views of the caller's strings, read during Record only.
+  std::string_view vendor;
+  std::string_view model;
+  std::string_view source;    // "probe" | "proxy"
+  std::string_view endpoint;  // "chat_completions", "messages", ...
+  std::string_view code;      // HTTP status, "0" when none came back
   double duration_seconds = 0;
   std::optional<double> ttft_seconds;
   std::optional<double> time_per_output_token_seconds;
@@ -37,7 +40,7 @@ struct TrafficSample {
   // The vendor may have billed this reply but its usage is unknown: why
   // (client_abort, upstream_reset, timeout, not_reported), and an upper bound
   // of its cost, counted apart from llm_cost_usd_total.
-  std::optional<std::string> usage_missing_reason;
+  std::optional<std::string_view> usage_missing_reason;
   int64_t estimated_cost_nano_usd = 0;
 };
 
@@ -68,26 +71,29 @@ class TrafficMetrics : public prometheus::Collectable {
 
  private:
   using Histogram = HistogramCounts;
+  // Every series of one (vendor, model, source): a request's events are
+  // booked with one lookup. A series exists once touched or observed.
+  struct Series {
+    std::vector<std::tuple<std::string, std::string, int64_t>> requests;  // endpoint, code: sorted
+    std::vector<std::pair<std::string, Histogram>> duration;              // by endpoint: sorted
+    std::optional<Histogram> ttft;
+    std::optional<Histogram> tpot;
+    std::array<std::optional<int64_t>, 5> tokens;  // in pricing::CountsByType's order
+    std::optional<int64_t> cost_nano_usd;
+    std::optional<int64_t> unpriced;
+    std::map<std::string, int64_t, std::less<>> usage_missing;  // by reason
+    std::optional<int64_t> cost_estimated_nano_usd;
+  };
   using Vms = std::tuple<std::string, std::string, std::string>;  // vendor, model, source
-  using Key4 = std::tuple<std::string, std::string, std::string, std::string>;
-  using Key5 = std::tuple<std::string, std::string, std::string, std::string, std::string>;
-  // std::less<>: looked up by string_views, so a request's lookups copy no string.
-  template <class Key, class Value>
-  using Map = std::map<Key, Value, std::less<>>;
+  Series& SeriesOf(std::string_view vendor, std::string_view model, std::string_view source);
+  bool Known(std::string_view vendor) const;
 
   mutable std::mutex mutex_;
-  Map<Key5, int64_t> requests_;    // vendor, model, endpoint, code, source
-  Map<Key4, Histogram> duration_;  // vendor, model, endpoint, source
-  Map<Vms, Histogram> ttft_;
-  Map<Vms, Histogram> tpot_;
-  Map<Key4, int64_t> tokens_;  // vendor, model, source, type
-  Map<Vms, int64_t> cost_nano_usd_;
-  Map<Vms, int64_t> unpriced_;
-  Map<Key4, int64_t> usage_missing_;  // vendor, model, source, reason
-  Map<Vms, int64_t> cost_estimated_nano_usd_;
-  std::map<std::string, int64_t> in_flight_;
+  // std::less<>: looked up by string_views, so a request's lookup copies no string.
+  std::map<Vms, Series, std::less<>> series_;
+  std::map<std::string, int64_t, std::less<>> in_flight_;
   // Vendors of the config in force: late events of removed vendors are dropped.
-  std::set<std::string> vendors_;
+  std::set<std::string, std::less<>> vendors_;
   bool vendors_known_ = false;
 };
 

@@ -4,6 +4,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/status.hpp>
+#include <charconv>
 #include <limits>
 
 #include "base/text.h"
@@ -290,23 +291,35 @@ void Connection::SendHead(long status, const HeaderList& headers,
                           std::optional<uint64_t> content_length) {
   const auto reason =
       http::obsolete_reason(static_cast<http::status>(static_cast<unsigned>(status)));
-  std::string head = "HTTP/1.1 " + std::to_string(status) + " " +
-                     std::string(reason.data(), reason.size()) + "\r\n";
-  for (const auto& [name, value] : headers) head += name + ": " + value + "\r\n";
+  // Appended in place: one string, grown once.
+  size_t size = 96 + reason.size();
+  for (const auto& [name, value] : headers) size += name.size() + value.size() + 4;
+  out_.reserve(out_.size() + size);
+  const auto number = [this](uint64_t n) {
+    char digits[24];
+    out_.append(digits,
+                static_cast<size_t>(std::to_chars(digits, digits + sizeof digits, n).ptr - digits));
+  };
+  out_.append("HTTP/1.1 ");
+  number(static_cast<uint64_t>(status));
+  out_.append(" ").append(reason.data(), reason.size()).append("\r\n");
+  for (const auto& [name, value] : headers)
+    out_.append(name).append(": ").append(value).append("\r\n");
   const bool http11 = parser_->get().version() >= 11;
   if (status == 204 || status == 304 || status < 200) {
     // No body, whatever the headers say: no framing and no terminator.
   } else if (content_length) {
-    head += "Content-Length: " + std::to_string(*content_length) + "\r\n";
+    out_.append("Content-Length: ");
+    number(*content_length);
+    out_.append("\r\n");
   } else if (http11) {
     chunked_ = true;
-    head += "Transfer-Encoding: chunked\r\n";
+    out_.append("Transfer-Encoding: chunked\r\n");
   } else {
     close_after_ = true;  // the end of the body is the end of the connection
   }
-  if (close_after_) head += "Connection: close\r\n";
-  head += "\r\n";
-  out_ += head;
+  if (close_after_) out_.append("Connection: close\r\n");
+  out_.append("\r\n");
   ScheduleFlush();
 }
 

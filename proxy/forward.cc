@@ -33,14 +33,18 @@ Forward::~Forward() {
 }
 
 bool Forward::Start() {
-  const std::string url = UpstreamUrl(*request_.vendor, request_.target);
-  if (auto plain = PlainTargetOf(url, request_.vendor->transport)) {
+  const config::VendorConfig& vendor = *request_.vendor;
+  std::optional<PlainTarget> plain;
+  if (const PlainTarget* base = request_.routing->PlainBase(vendor)) {
+    plain = PlainTargetFor(*base, vendor, request_.target);
+  }
+  UpstreamCall call;
+  if (plain) {
     upstream_ = std::make_shared<PlainUpstream>(loop_.plain, loop_.burst, *this, std::move(*plain));
   } else {
     upstream_ = std::make_shared<CurlUpstream>(loop_.curl, *this);
+    call.url = UpstreamUrl(vendor, request_.target);
   }
-  UpstreamCall call;
-  call.url = url;
   call.method = request_.method;
   call.headers = &request_.headers;
   call.body = request_.body;
@@ -64,12 +68,14 @@ void Forward::StopUpstream() {
 void Forward::OnStatus(long status) {
   status_ = status;
   headers_.clear();
+  headers_.reserve(16);
   content_type_.clear();
   content_length_.reset();
 }
 
 void Forward::OnHeader(std::string_view name, std::string_view value) {
-  const std::string lower = base::AsciiLower(name);
+  const base::AsciiLowered lowered(name);
+  const std::string_view lower = lowered.view();
   if (lower == "content-type") content_type_ = std::string(value);
   if (lower == "content-length") {
     uint64_t length = 0;

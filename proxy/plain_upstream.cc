@@ -20,65 +20,7 @@ constexpr uint32_t kHeaderLimit = 256 * 1024;  // libcurl's limit for a reply's 
 constexpr size_t kMaxIdleConnections = 256;    // per loop, as libcurl's cache
 constexpr auto kMaxIdle = std::chrono::seconds(60);
 
-bool ProxyInEnvironment() {
-  static const bool set = [] {
-    for (const char* name : {"http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"}) {
-      const char* value = std::getenv(name);
-      if (value != nullptr && *value != '\0') return true;
-    }
-    return false;
-  }();
-  return set;
-}
-
-bool ValidPort(std::string_view port) {
-  if (port.empty() || port.size() > 5) return false;
-  for (char c : port) {
-    if (c < '0' || c > '9') return false;
-  }
-  const int value = std::atoi(std::string(port).c_str());
-  return value > 0 && value < 65536;
-}
-
 }  // namespace
-
-std::optional<PlainTarget> PlainTargetOf(std::string_view url,
-                                         const config::TransportConfig& transport) {
-  constexpr std::string_view kScheme = "http://";
-  if (transport != config::TransportConfig{} || ProxyInEnvironment()) return std::nullopt;
-  if (!url.starts_with(kScheme)) return std::nullopt;
-  url.remove_prefix(kScheme.size());
-  const size_t end = url.find_first_of("/?");
-  const std::string_view authority = url.substr(0, end);
-  const std::string_view rest = end == std::string_view::npos ? "" : url.substr(end);
-  if (authority.empty() || authority.find_first_of("@#") != std::string_view::npos) {
-    return std::nullopt;
-  }
-  for (char c : rest) {
-    if (c <= ' ' || c > '~' || c == '#') return std::nullopt;  // libcurl knows what to do
-  }
-  PlainTarget target;
-  target.authority = std::string(authority);
-  std::string_view port = "80";
-  if (authority.front() == '[') {
-    const size_t close = authority.find(']');
-    if (close == std::string_view::npos) return std::nullopt;
-    target.host = std::string(authority.substr(1, close - 1));
-    const std::string_view after = authority.substr(close + 1);
-    if (!after.empty()) {
-      if (after.front() != ':') return std::nullopt;
-      port = after.substr(1);
-    }
-  } else {
-    const size_t colon = authority.rfind(':');
-    target.host = std::string(authority.substr(0, colon));
-    if (colon != std::string_view::npos) port = authority.substr(colon + 1);
-  }
-  if (target.host.empty() || !ValidPort(port)) return std::nullopt;
-  target.port = std::string(port);
-  target.target = rest.empty() || rest.front() == '?' ? "/" + std::string(rest) : std::string(rest);
-  return target;
-}
 
 std::unique_ptr<tcp::socket> PlainPool::Take(const std::string& authority) {
   auto found = idle_.find(authority);

@@ -19,24 +19,10 @@
 #include <vector>
 
 #include "proxy/burst.h"
+#include "proxy/endpoints.h"
 #include "proxy/upstream.h"
 
 namespace llm_exporter::proxy {
-
-// Where a plain-HTTP request goes: "http://host[:port]/path?query".
-struct PlainTarget {
-  std::string host;       // without the brackets of an IPv6 address
-  std::string port;       // "80" when the URL names none
-  std::string authority;  // host[:port] as the URL has it: the Host header
-  std::string target;     // path and query, "/" at least
-};
-
-// The target of `url` when the proxy's own client may carry it: plain HTTP,
-// no user name, no transport setting, and no proxy variable (http_proxy,
-// all_proxy, either case) in the environment, since libcurl would honour
-// it. Otherwise nothing, and libcurl carries it.
-std::optional<PlainTarget> PlainTargetOf(std::string_view url,
-                                         const config::TransportConfig& transport);
 
 // Idle connections to vendors, by authority; one per event loop.
 class PlainPool {

@@ -3,6 +3,7 @@
 #include <rapidjson/document.h>
 
 #include <cstddef>
+#include <cstring>
 
 #include "base/json.h"
 #include "base/text.h"
@@ -17,6 +18,21 @@ bool IsEventStream(std::string_view content_type) {
   std::string_view type = content_type.substr(0, semicolon);
   while (!type.empty() && type.back() == ' ') type.remove_suffix(1);
   return base::EqualsIgnoreCase(type, "text/event-stream");
+}
+
+// Where the last "usage" key of `text` starts, or npos: from quote to quote
+// backwards (string_view::rfind compares at every byte).
+size_t LastUsageKey(std::string_view text) {
+  constexpr std::string_view kKey = "\"usage\"";
+  size_t end = text.size();
+  while (end >= kKey.size()) {
+    const void* quote = memrchr(text.data(), '"', end - kKey.size() + 1);
+    if (quote == nullptr) return std::string_view::npos;
+    const size_t at = static_cast<size_t>(static_cast<const char*>(quote) - text.data());
+    if (text.compare(at, kKey.size(), kKey) == 0) return at;
+    end = at + kKey.size() - 1;
+  }
+  return std::string_view::npos;
 }
 
 }  // namespace
@@ -90,32 +106,44 @@ std::optional<pricing::Usage> ReplyTap::UsageOfBody() const {
   // at the top level, after the content): the one after the last "usage" key
   // of a body kept whole, or of the tail of a longer one.
   std::string_view text = body_size_ > body_.size() ? tail_ : body_;
-  const size_t key = text.rfind("\"usage\"");
+  const size_t key = LastUsageKey(text);
   if (key == std::string_view::npos) return std::nullopt;
   const size_t open = text.find('{', key);
   if (open == std::string_view::npos) return std::nullopt;
   text.remove_prefix(open);
-  // Bounded nesting and iterative parsing (base::ParseJson's rules), stopping
-  // where the object ends.
-  if (text.find('\0') != std::string_view::npos ||
-      !base::WithinNestingDepth(text, base::kMaxJsonDepth)) {
-    return std::nullopt;
-  }
   // A usage object fits these buffers: no allocation (more comes from the heap).
   // (The pools keep their bookkeeping in the buffers: aligned, and the parse
   // stack asks for less than its buffer holds.)
   alignas(std::max_align_t) char values[2048];
-  alignas(std::max_align_t) char stack[1024];
   rapidjson::MemoryPoolAllocator<> value_allocator(values, sizeof values);
-  rapidjson::MemoryPoolAllocator<> stack_allocator(stack, sizeof stack);
-  rapidjson::GenericDocument<rapidjson::UTF8<>, rapidjson::MemoryPoolAllocator<>,
-                             rapidjson::MemoryPoolAllocator<>>
-      doc(&value_allocator, 512, &stack_allocator);
-  doc.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseStopWhenDoneFlag>(text.data(),
-                                                                                text.size());
-  if (doc.HasParseError() || !doc.IsObject()) return std::nullopt;
-  auto usage = endpoint_.dialect == config::WireApi::kAnthropic ? wire::AnthropicUsageFromJson(doc)
-                                                                : wire::OpenAiUsageFromJson(doc);
+  rapidjson::Value object;
+  // base::ParseJson's rules (no NUL, bounded nesting, iterative parsing), over
+  // the rest of the body, parsing stopping where the object ends. The usual
+  // usage object needs no RapidJSON reader, which costs about as much as the
+  // rest of the request's work in the proxy; then only what follows it is
+  // left to check.
+  std::string_view rest = text;
+  if (const std::optional<size_t> end = base::ParseSimpleObject(text, object, value_allocator)) {
+    rest.remove_prefix(*end);
+  }
+  if (rest.find('\0') != std::string_view::npos ||
+      !base::WithinNestingDepth(rest, base::kMaxJsonDepth)) {
+    return std::nullopt;
+  }
+  if (!object.IsObject()) {
+    alignas(std::max_align_t) char stack[1024];
+    rapidjson::MemoryPoolAllocator<> stack_allocator(stack, sizeof stack);
+    rapidjson::GenericDocument<rapidjson::UTF8<>, rapidjson::MemoryPoolAllocator<>,
+                               rapidjson::MemoryPoolAllocator<>>
+        doc(&value_allocator, 512, &stack_allocator);
+    doc.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseStopWhenDoneFlag>(text.data(),
+                                                                                  text.size());
+    if (doc.HasParseError() || !doc.IsObject()) return std::nullopt;
+    object.Swap(doc);
+  }
+  auto usage = endpoint_.dialect == config::WireApi::kAnthropic
+                   ? wire::AnthropicUsageFromJson(object)
+                   : wire::OpenAiUsageFromJson(object);
   if (!usage) return std::nullopt;
   return *usage;
 }

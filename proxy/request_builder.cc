@@ -77,11 +77,13 @@ std::expected<ForwardRequest, Rejection> BuildForward(http::request<http::string
   for (auto [it, end] = request.equal_range(http::field::connection); it != end; ++it) {
     connection_tokens += std::string(View(it->value())) + ",";
   }
+  forward.headers.reserve(16);
   bool has_accept = false;
   bool has_content_type = false;
   bool has_anthropic_version = false;
   for (const auto& field : request) {
-    const std::string lower = base::AsciiLower(View(field.name_string()));
+    const base::AsciiLowered lowered(View(field.name_string()));
+    const std::string_view lower = lowered.view();
     if (DroppedRequestHeader(lower, connection_tokens)) continue;
     if (route->inject_key && (lower == "authorization" || lower == "x-api-key")) continue;
     has_accept = has_accept || lower == "accept";
@@ -89,8 +91,10 @@ std::expected<ForwardRequest, Rejection> BuildForward(http::request<http::string
     has_anthropic_version = has_anthropic_version || lower == "anthropic-version";
     const std::string_view value = View(field.value());
     // "Name;" is how libcurl sends a header with an empty value.
-    forward.headers.push_back(std::string(View(field.name_string())) +
-                              (value.empty() ? ";" : ": " + std::string(value)));
+    const std::string_view name = View(field.name_string());
+    std::string& line = forward.headers.emplace_back();
+    line.reserve(name.size() + 2 + value.size());
+    line.append(name).append(value.empty() ? ";" : ": ").append(value);
   }
   // Keep libcurl from adding what the client did not send.
   if (!has_accept) forward.headers.emplace_back("Accept:");

@@ -28,6 +28,7 @@ Routing::Routing(std::shared_ptr<const config::Config> config,
     : config_(std::move(config)), prices_(std::move(prices)) {
   for (const auto& vendor : config_->vendors) {
     known_[vendor.name] = meter::KnownModels(*config_, vendor, *prices_);
+    if (auto base = PlainBaseOf(vendor)) plain_.emplace(&vendor, std::move(*base));
   }
   for (const auto& route : config_->proxy.routes) {
     for (const std::string& model : known_[route.vendor]) {
@@ -43,6 +44,11 @@ const config::ProxyRoute* Routing::Match(std::string_view model) const {
     if (pricing::GlobMatch(route.model, model)) return &route;
   }
   return nullptr;
+}
+
+const PlainTarget* Routing::PlainBase(const config::VendorConfig& vendor) const {
+  const auto found = plain_.find(&vendor);
+  return found == plain_.end() ? nullptr : &found->second;
 }
 
 const config::VendorConfig& Routing::VendorOf(const config::ProxyRoute& route) const {

@@ -14,6 +14,7 @@
 
 #include "config/config.h"
 #include "pricing/price_book.h"
+#include "proxy/endpoints.h"
 
 namespace llm_exporter::proxy {
 
@@ -35,6 +36,10 @@ class Routing {
   // constant time, so timing tells nothing about any of them.
   std::optional<std::string> ClientFor(std::string_view key) const;
 
+  // PlainBaseOf each vendor of the config, worked out once; nullptr: the
+  // vendor's requests go through libcurl.
+  const PlainTarget* PlainBase(const config::VendorConfig& vendor) const;
+
   const config::Config& config() const { return *config_; }
   const pricing::PriceBook& prices() const { return *prices_; }
 
@@ -43,6 +48,7 @@ class Routing {
   std::shared_ptr<const pricing::PriceBook> prices_;
   std::map<std::string, std::set<std::string>> known_;  // vendor -> models
   std::map<std::string, std::string> routed_;           // model id -> vendor
+  std::map<const config::VendorConfig*, PlainTarget> plain_;
 };
 
 }  // namespace llm_exporter::proxy

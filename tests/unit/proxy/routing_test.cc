@@ -132,6 +132,40 @@ BOOST_AUTO_TEST_CASE(only_plain_http_without_transport_settings_takes_the_proxys
   BOOST_TEST(!PlainTargetOf("http://gw/v1", ca));
 }
 
+BOOST_AUTO_TEST_CASE(a_vendors_plain_target_worked_out_once_is_the_one_of_each_url) {
+  // PlainBaseOf + PlainTargetFor (per config, then per request) must give
+  // what PlainTargetOf gives for the whole URL.
+  const std::vector<std::string> bases = {
+      "http://gw:3000/v1", "http://gw:3000/v1/", "http://gw",     "http://gw/",
+      "http://gw?q=1",     "http://[::1]:8/api", "https://gw/v1", "http://u@gw/v1",
+      "http://gw:0/v1",    "http://gw/v 1"};
+  const std::vector<std::string> targets = {"/v1/chat/completions", "/v1/messages?beta=true",
+                                            "/v1/responses?a=%20b", "/v1/embeddings?x y",
+                                            "/v1/models#frag"};
+  for (const config::WireApi api : {config::WireApi::kOpenAi, config::WireApi::kAnthropic}) {
+    for (const std::string& base_url : bases) {
+      config::VendorConfig vendor;
+      vendor.api = api;
+      vendor.base_url = base_url;
+      const std::optional<PlainTarget> base = PlainBaseOf(vendor);
+      for (const std::string& target : targets) {
+        BOOST_TEST_CONTEXT(base_url << " " << target) {
+          const auto whole = PlainTargetOf(UpstreamUrl(vendor, target), vendor.transport);
+          const auto parts =
+              base ? PlainTargetFor(*base, vendor, target) : std::optional<PlainTarget>();
+          BOOST_TEST(whole.has_value() == parts.has_value());
+          if (whole && parts) {
+            BOOST_TEST(whole->host == parts->host);
+            BOOST_TEST(whole->port == parts->port);
+            BOOST_TEST(whole->authority == parts->authority);
+            BOOST_TEST(whole->target == parts->target);
+          }
+        }
+      }
+    }
+  }
+}
+
 BOOST_AUTO_TEST_CASE(errors_come_in_each_dialects_shape) {
   rapidjson::Document openai;
   openai.Parse(ErrorBody(config::WireApi::kOpenAi, 404, "no \"route\"").c_str());
