@@ -3,6 +3,8 @@
 #include <rapidjson/error/en.h>
 
 #include <array>
+#include <cstdint>
+#include <cstring>
 
 namespace llm_exporter::base {
 
@@ -85,6 +87,22 @@ class SimpleReader {
     const char* const begin = text_.data() + pos_;
     const char* const end = text_.data() + text_.size();
     const char* c = begin;
+    // Eight bytes at a time while none of them ends the string or leaves the
+    // subset, then byte by byte.
+    constexpr uint64_t kOnes = 0x0101010101010101u;
+    constexpr uint64_t kHighs = 0x8080808080808080u;
+    const auto has_byte = [](uint64_t word, uint8_t byte) {
+      const uint64_t x = word ^ (kOnes * byte);
+      return (x - kOnes) & ~x & kHighs;
+    };
+    while (end - c >= 8) {
+      uint64_t word;
+      std::memcpy(&word, c, sizeof word);
+      const uint64_t stop = ((word - kOnes * 0x20) & ~word & kHighs) | (word & kHighs) |
+                            has_byte(word, '"') | has_byte(word, '\\') | has_byte(word, 0x7F);
+      if (stop != 0) break;
+      c += 8;
+    }
     while (c != end && kPlain[static_cast<unsigned char>(*c)]) ++c;
     if (c == end || *c != '"') return false;
     out = std::string_view(begin, static_cast<size_t>(c - begin));

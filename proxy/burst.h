@@ -7,6 +7,7 @@
 // one write and no extra turn of the loop. One per event loop.
 
 #include <functional>
+#include <memory>
 #include <vector>
 
 namespace llm_exporter::proxy {
@@ -14,8 +15,12 @@ namespace llm_exporter::proxy {
 class Burst {
  public:
   bool active() const { return active_; }
-  // Only while active().
-  void Defer(std::function<void()> task) { deferred_.push_back(std::move(task)); }
+  // Only while active(). `hold` (the caller's own shared_ptr, say) lives
+  // until `task` has run; a task that captures only a pointer is stored
+  // without an allocation.
+  void Defer(std::shared_ptr<const void> hold, std::function<void()> task) {
+    deferred_.push_back({std::move(hold), std::move(task)});
+  }
 
   // Runs `work`, then whatever it deferred (and what that deferred).
   template <class Work>
@@ -25,16 +30,21 @@ class Burst {
     work();
     if (!outer) return;  // the outermost run drains
     while (!deferred_.empty()) {
-      std::vector<std::function<void()>> tasks;
-      tasks.swap(deferred_);
-      for (auto& task : tasks) task();
+      running_.swap(deferred_);  // both keep their capacity
+      for (Task& task : running_) task.run();
+      running_.clear();
     }
     active_ = false;
   }
 
  private:
+  struct Task {
+    std::shared_ptr<const void> hold;
+    std::function<void()> run;
+  };
   bool active_ = false;
-  std::vector<std::function<void()>> deferred_;
+  std::vector<Task> deferred_;
+  std::vector<Task> running_;
 };
 
 }  // namespace llm_exporter::proxy

@@ -287,14 +287,12 @@ void Connection::Reject(int status, std::string message, bool close) {
   Flush();
 }
 
-void Connection::SendHead(long status, const HeaderList& headers,
+void Connection::SendHead(long status, std::string_view fields,
                           std::optional<uint64_t> content_length) {
   const auto reason =
       http::obsolete_reason(static_cast<http::status>(static_cast<unsigned>(status)));
   // Appended in place: one string, grown once.
-  size_t size = 96 + reason.size();
-  for (const auto& [name, value] : headers) size += name.size() + value.size() + 4;
-  out_.reserve(out_.size() + size);
+  out_.reserve(out_.size() + 96 + reason.size() + fields.size());
   const auto number = [this](uint64_t n) {
     char digits[24];
     out_.append(digits,
@@ -302,9 +300,7 @@ void Connection::SendHead(long status, const HeaderList& headers,
   };
   out_.append("HTTP/1.1 ");
   number(static_cast<uint64_t>(status));
-  out_.append(" ").append(reason.data(), reason.size()).append("\r\n");
-  for (const auto& [name, value] : headers)
-    out_.append(name).append(": ").append(value).append("\r\n");
+  out_.append(" ").append(reason.data(), reason.size()).append("\r\n").append(fields);
   const bool http11 = parser_->get().version() >= 11;
   if (status == 204 || status == 304 || status < 200) {
     // No body, whatever the headers say: no framing and no terminator.
@@ -370,7 +366,7 @@ void Connection::ScheduleFlush() {
 // event loop), else from the loop: never inside the forward's own callbacks.
 void Connection::RunLater(std::function<void()> task) {
   if (loop_.burst.active()) {
-    loop_.burst.Defer([self = shared_from_this(), task = std::move(task)] { task(); });
+    loop_.burst.Defer(shared_from_this(), std::move(task));
   } else {
     boost::asio::post(loop_.io, [self = shared_from_this(), task = std::move(task)] { task(); });
   }

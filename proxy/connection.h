@@ -37,7 +37,7 @@ class Connection : public std::enable_shared_from_this<Connection>, public Clien
   void Tick(Clock::time_point now);
 
   // ClientSide
-  void SendHead(long status, const HeaderList& headers,
+  void SendHead(long status, std::string_view fields,
                 std::optional<uint64_t> content_length) override;
   void SendBody(std::string_view bytes) override;
   bool Backlogged() const override;

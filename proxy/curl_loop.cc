@@ -129,7 +129,7 @@ int CurlLoop::OnTimer(CURLM* /*multi*/, long timeout_ms, void* self_ptr) {
       // Run before the burst ends, without a loop turn.
       if (!self.timeout_due_) {
         self.timeout_due_ = true;
-        self.burst_.Defer([&self] {
+        self.burst_.Defer(nullptr, [&self] {
           self.timeout_due_ = false;
           int running = 0;
           curl_multi_socket_action(self.multi_, CURL_SOCKET_TIMEOUT, 0, &running);

@@ -67,8 +67,8 @@ void Forward::StopUpstream() {
 
 void Forward::OnStatus(long status) {
   status_ = status;
-  headers_.clear();
-  headers_.reserve(16);
+  fields_.clear();
+  fields_.reserve(256);
   content_type_.clear();
   content_length_.reset();
 }
@@ -85,7 +85,7 @@ void Forward::OnHeader(std::string_view name, std::string_view value) {
   }
   // Content-Length: the client's framing is redone (SendHead gets it apart).
   if (!IsHopByHop(lower) && lower != "content-length") {
-    headers_.emplace_back(std::string(name), std::string(value));
+    fields_.append(name).append(": ").append(value).append("\r\n");
   }
 }
 
@@ -94,7 +94,7 @@ void Forward::OnHeadEnd() {
   head_sent_ = true;
   last_data_ = Clock::now();
   tap_.Start(status_, content_type_);
-  client_.SendHead(status_, headers_, tap_.changes_body() ? std::nullopt : content_length_);
+  client_.SendHead(status_, fields_, tap_.changes_body() ? std::nullopt : content_length_);
 }
 
 bool Forward::Backlogged() {

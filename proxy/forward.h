@@ -26,8 +26,6 @@
 
 namespace llm_exporter::proxy {
 
-using HeaderList = std::vector<std::pair<std::string, std::string>>;
-
 // What one event-loop thread of the proxy shares among its requests.
 struct LoopContext {
   boost::asio::io_context& io;
@@ -41,9 +39,10 @@ struct LoopContext {
 // The client side of a forwarded request, as the forward sees it.
 class ClientSide {
  public:
-  // The vendor's status and headers (hop-by-hop ones already removed);
-  // `content_length` when the body is relayed unchanged and the vendor gave one.
-  virtual void SendHead(long status, const HeaderList& headers,
+  // The vendor's status and header lines ("Name: value\r\n" each, hop-by-hop
+  // ones already removed); `content_length` when the body is relayed
+  // unchanged and the vendor gave one.
+  virtual void SendHead(long status, std::string_view fields,
                         std::optional<uint64_t> content_length) = 0;
   virtual void SendBody(std::string_view bytes) = 0;
   // Too much is waiting to be written: the forward pauses the vendor.
@@ -118,7 +117,7 @@ class Forward final : public UpstreamSink {
   long status_ = 0;
   std::string content_type_;
   std::optional<uint64_t> content_length_;
-  HeaderList headers_;
+  std::string fields_;  // the vendor's header lines for the client
   bool head_sent_ = false;
   bool running_ = false;
   bool paused_ = false;

@@ -14,7 +14,10 @@ const std::vector<double>& ProxyMetrics::OverheadBuckets() {
 void ProxyMetrics::ObserveOverhead(const std::string& vendor, const std::string& endpoint,
                                    double seconds) {
   std::lock_guard lock(mutex_);
-  overhead_[{vendor, endpoint}].Observe(OverheadBuckets(), seconds);
+  auto found =
+      overhead_.find(std::make_tuple(std::string_view(vendor), std::string_view(endpoint)));
+  if (found == overhead_.end()) found = overhead_.try_emplace({vendor, endpoint}).first;
+  found->second.Observe(OverheadBuckets(), seconds);
 }
 
 void ProxyMetrics::AddClientCost(const std::string& client, const std::string& vendor,
@@ -42,8 +45,9 @@ std::vector<prometheus::MetricFamily> ProxyMetrics::Collect() const {
       "Time a proxied request spent in the proxy itself, excluding the wait for the vendor.",
       MetricType::Histogram);
   for (const auto& [key, counts] : overhead_) {
-    overhead.metric.push_back(counts.ToMetric(
-        OverheadBuckets(), {label("endpoint", key.second), label("vendor", key.first)}));
+    overhead.metric.push_back(
+        counts.ToMetric(OverheadBuckets(),
+                        {label("endpoint", std::get<1>(key)), label("vendor", std::get<0>(key))}));
   }
   families.push_back(std::move(overhead));
   auto cost = meter::NewFamily(

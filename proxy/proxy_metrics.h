@@ -13,6 +13,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -31,7 +32,8 @@ class ProxyMetrics : public prometheus::Collectable {
 
  private:
   mutable std::mutex mutex_;
-  std::map<std::pair<std::string, std::string>, meter::HistogramCounts> overhead_;
+  // vendor, endpoint; std::less<>: a request's lookup copies no string.
+  std::map<std::tuple<std::string, std::string>, meter::HistogramCounts, std::less<>> overhead_;
   std::map<std::pair<std::string, std::string>, int64_t> client_cost_;  // client, vendor
   std::map<std::pair<std::string, int>, int64_t> rejected_;             // endpoint, code
 };

@@ -39,6 +39,14 @@ BOOST_AUTO_TEST_CASE(a_simple_object_is_built_as_rapidjson_builds_it) {
       R"({"a":{"b":{"c":{"d":{"e":{"f":{"g":1}}}}}}})",
       R"({"big":4294967295,"bigger":4294967296,"most":999999999999999999,"neg":-2147483648,"neg64":-2147483649,"zero":-0,"dup":1,"dup":2})",
       R"({"text":"ünïcode"})",  // not the subset: RapidJSON's alone
+      // Long strings, read eight bytes at a time: what ends them or leaves
+      // the subset may sit anywhere in a word.
+      R"({"a_rather_long_key_name":"and a rather long value, too","x":1})",
+      R"({"a_rather_long_key_name":"and a long value with \ a late escape"})",
+      R"({"a_rather_long_key_name":"and a long value with a late ü"})",
+      "{\"a_rather_long_key_name\":\"and a long value with a late \x7f\"}",
+      "{\"a_rather_long_key_name\":\"and a long value with a late \x01\"}",
+      R"({"0123456":1,"01234567":2,"012345678":3,"0123456789abcdef":4})",
       R"({"esc":"a\"b"})",
       R"({"f":1.5})",
       R"({"e":1e3})",
