@@ -38,6 +38,8 @@
 # figures are relative: compare the columns of one run, not runs.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
+# shellcheck source=bench/proxy_common.sh
+source "$root/bench/proxy_common.sh"
 duration="${1:-${DURATION:-5}}"
 streams="${2:-${STREAMS:-1000}}"
 hold="${3:-${HOLD:-60}}"
@@ -70,7 +72,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-body='{"model":"fake-gpt","messages":[{"role":"user","content":"ping"}],"max_tokens":8}'
 ticks="$(getconf CLK_TCK)"
 
 # --- starting and stopping the three servers ---------------------------------
@@ -92,31 +93,12 @@ start_ours() {
   local name="$1" upstream="$2" client="${3:-http1}"
   local -a via=()
   [ "$client" = libcurl ] && via=(env http_proxy=http://127.0.0.1:9 "NO_PROXY=*")
-  cat >"$run/$name.toml" <<EOF
-[[vendor]]
-name = "fake"
-api = "openai"
-base_url = "http://127.0.0.1:$upstream/v1"
-price_table = "fake"
-
-[pricing]
-files = ["$root/pricing/fake_prices.toml"]
-
-[proxy]
-  [[proxy.route]]
-  model = "fake-gpt*"
-  vendor = "fake"
-EOF
+  proxy_config "$run/$name.toml" "$upstream"
   "${via[@]}" "$exporter" --config.file="$run/$name.toml" --web.listen-address=127.0.0.1:0 \
     --proxy.listen-address=127.0.0.1:0 --state.dir="$run/$name.state" 2>"$run/$name.log" &
   ours_pid=$!
   pids+=("$ours_pid")
-  ours_addr=""
-  for _ in $(seq 100); do
-    ours_addr="$(sed -n 's/.*msg="Proxy listening on" address=\([^ ]*\).*/\1/p' "$run/$name.log" | head -1)"
-    [ -n "$ours_addr" ] && break
-    sleep 0.1
-  done
+  ours_addr="$(proxy_address "$run/$name.log")"
   [ -n "$ours_addr" ] || { echo "proxy_bench: exporter did not start:" >&2; cat "$run/$name.log" >&2; exit 1; }
   grep -q "msg=\"Proxy upstream client\" vendor=fake client=$client" "$run/$name.log" ||
     { echo "proxy_bench: $name does not use the $client client:" >&2; cat "$run/$name.log" >&2; exit 1; }
@@ -182,7 +164,7 @@ stop() { for p in "$@"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null 
 
 # check ADDR: one request must come back as a chat completion.
 check() {
-  curl -fsS --noproxy '*' -H 'Content-Type: application/json' -d "$body" \
+  curl -fsS --noproxy '*' -H 'Content-Type: application/json' -d "$bench_body" \
     "http://$1/v1/chat/completions" | grep -q '"chat.completion"' ||
     { echo "proxy_bench: no chat completion from $1" >&2; exit 1; }
 }
@@ -191,7 +173,7 @@ check() {
 
 cat >"$run/post.lua" <<EOF
 wrk.method = "POST"
-wrk.body = '$body'
+wrk.body = '$bench_body'
 wrk.headers["Content-Type"] = "application/json"
 done = function(summary, latency, requests)
   local e = summary.errors

@@ -12,6 +12,8 @@
 # KEEP_RUN=1 (keep the callgrind profile for callgrind_annotate).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
+# shellcheck source=bench/proxy_common.sh
+source "$root/bench/proxy_common.sh"
 seconds="${1:-5}"
 build="${BUILD_DIR:-$root/build}"
 top="${TOP:-25}"
@@ -35,36 +37,17 @@ trap cleanup EXIT
   --reply-tokens 8 >/dev/null 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do [ -s "$run/vendor.port" ] && break; sleep 0.1; done
-cat >"$run/config.toml" <<EOT
-[[vendor]]
-name = "fake"
-api = "openai"
-base_url = "http://127.0.0.1:$(cat "$run/vendor.port")/v1"
-price_table = "fake"
-
-[pricing]
-files = ["$root/pricing/fake_prices.toml"]
-
-[proxy]
-  [[proxy.route]]
-  model = "fake-gpt*"
-  vendor = "fake"
-EOT
+proxy_config "$run/config.toml" "$(cat "$run/vendor.port")"
 # Counting starts after a warm-up (connections made, caches filled).
 valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$run/callgrind.out" \
   "$exporter" --config.file="$run/config.toml" --web.listen-address=127.0.0.1:0 \
   --proxy.listen-address=127.0.0.1:0 --state.dir="$run/state" 2>"$run/exporter.log" &
 pids+=($!)
-addr=""
-for _ in $(seq 300); do
-  addr="$(sed -n 's/.*msg="Proxy listening on" address=\([^ ]*\).*/\1/p' "$run/exporter.log" | head -1)"
-  [ -n "$addr" ] && break
-  sleep 0.1
-done
+addr="$(proxy_address "$run/exporter.log")"
 [ -n "$addr" ] || { echo "proxy_instructions: exporter did not start" >&2; cat "$run/exporter.log" >&2; exit 1; }
-cat >"$run/post.lua" <<'EOT'
+cat >"$run/post.lua" <<EOT
 wrk.method = "POST"
-wrk.body = '{"model":"fake-gpt","messages":[{"role":"user","content":"ping"}],"max_tokens":8}'
+wrk.body = '$bench_body'
 wrk.headers["Content-Type"] = "application/json"
 EOT
 url="http://$addr/v1/chat/completions"
