@@ -34,14 +34,17 @@ std::expected<void, std::string> ParseJson(std::string_view text, rapidjson::Doc
 
 namespace {
 
-// ParseSimpleObject's reader: each method reads one value at pos_ into `out`
+// ParseSimpleObject's reader: each method reads one value at p_ into `out`
 // and returns false on anything outside the subset.
 class SimpleReader {
  public:
   SimpleReader(std::string_view text, rapidjson::MemoryPoolAllocator<>& allocator)
-      : text_(text), allocator_(allocator) {}
+      : begin_(text.data()),
+        p_(text.data()),
+        end_(text.data() + text.size()),
+        allocator_(allocator) {}
 
-  size_t pos() const { return pos_; }
+  size_t pos() const { return static_cast<size_t>(p_ - begin_); }
 
   bool Object(rapidjson::Value& out, int depth) {
     if (depth > kSimpleObjectDepth || !Take('{')) return false;
@@ -66,8 +69,8 @@ class SimpleReader {
 
  private:
   bool Value(rapidjson::Value& out, int depth) {
-    if (pos_ >= text_.size()) return false;
-    const char c = text_[pos_];
+    if (p_ == end_) return false;
+    const char c = *p_;
     if (c == '{') return Object(out, depth + 1);
     if (c == '"') {
       std::string_view text;
@@ -84,8 +87,7 @@ class SimpleReader {
 
   bool String(std::string_view& out) {
     if (!Take('"')) return false;
-    const char* const begin = text_.data() + pos_;
-    const char* const end = text_.data() + text_.size();
+    const char* const begin = p_;
     const char* c = begin;
     // Eight bytes at a time while none of them ends the string or leaves the
     // subset, then byte by byte.
@@ -95,7 +97,7 @@ class SimpleReader {
       const uint64_t x = word ^ (kOnes * byte);
       return (x - kOnes) & ~x & kHighs;
     };
-    while (end - c >= 8) {
+    while (end_ - c >= 8) {
       uint64_t word;
       std::memcpy(&word, c, sizeof word);
       const uint64_t stop = ((word - kOnes * 0x20) & ~word & kHighs) | (word & kHighs) |
@@ -103,10 +105,10 @@ class SimpleReader {
       if (stop != 0) break;
       c += 8;
     }
-    while (c != end && kPlain[static_cast<unsigned char>(*c)]) ++c;
-    if (c == end || *c != '"') return false;
+    while (c != end_ && kPlain[static_cast<unsigned char>(*c)]) ++c;
+    if (c == end_ || *c != '"') return false;
     out = std::string_view(begin, static_cast<size_t>(c - begin));
-    pos_ += out.size() + 1;
+    p_ = c + 1;
     return true;
   }
 
@@ -122,18 +124,15 @@ class SimpleReader {
   // not negative, and the narrowest of 32 and 64 bits.
   bool Number(rapidjson::Value& out) {
     const bool minus = Take('-');
-    const size_t begin = pos_;
+    const char* const begin = p_;
     uint64_t value = 0;
-    while (pos_ < text_.size() && text_[pos_] >= '0' && text_[pos_] <= '9') {
-      value = value * 10 + static_cast<uint64_t>(text_[pos_] - '0');
-      ++pos_;
+    while (p_ != end_ && *p_ >= '0' && *p_ <= '9') {
+      value = value * 10 + static_cast<uint64_t>(*p_ - '0');
+      ++p_;
     }
-    const size_t digits = pos_ - begin;
-    if (digits == 0 || digits > 18 || (digits > 1 && text_[begin] == '0')) return false;
-    if (pos_ < text_.size()) {
-      const char next = text_[pos_];
-      if (next == '.' || next == 'e' || next == 'E' || (next >= '0' && next <= '9')) return false;
-    }
+    const ptrdiff_t digits = p_ - begin;
+    if (digits == 0 || digits > 18 || (digits > 1 && *begin == '0')) return false;
+    if (p_ != end_ && (*p_ == '.' || *p_ == 'e' || *p_ == 'E')) return false;
     if (!minus) {
       if (value <= 0xFFFFFFFFu) {
         out.SetUint(static_cast<unsigned>(value));
@@ -149,27 +148,27 @@ class SimpleReader {
   }
 
   bool Word(std::string_view word) {
-    if (text_.substr(pos_, word.size()) != word) return false;
-    pos_ += word.size();
+    if (static_cast<size_t>(end_ - p_) < word.size() ||
+        std::memcmp(p_, word.data(), word.size()) != 0) {
+      return false;
+    }
+    p_ += word.size();
     return true;
   }
 
   bool Take(char c) {
-    if (pos_ >= text_.size() || text_[pos_] != c) return false;
-    ++pos_;
+    if (p_ == end_ || *p_ != c) return false;
+    ++p_;
     return true;
   }
 
   void SkipSpace() {
-    while (pos_ < text_.size()) {
-      const char c = text_[pos_];
-      if (c != ' ' && c != '\n' && c != '\r' && c != '\t') return;
-      ++pos_;
-    }
+    while (p_ != end_ && (*p_ == ' ' || *p_ == '\n' || *p_ == '\r' || *p_ == '\t')) ++p_;
   }
 
-  std::string_view text_;
-  size_t pos_ = 0;
+  const char* begin_;
+  const char* p_;
+  const char* end_;
   rapidjson::MemoryPoolAllocator<>& allocator_;
 };
 

@@ -65,6 +65,9 @@ BOOST_AUTO_TEST_CASE(the_token_cap_and_first_occurrences_as_a_lookup_finds_them)
                  .has_value());
   BOOST_TEST(!InspectRequestBody("{\"a\":" + std::string(64, '[') + std::string(64, ']') + "}")
                   .has_value());
+  // Hostile nesting is refused where it passes the bound, not by running out of stack.
+  BOOST_TEST(!InspectRequestBody("{\"a\":" + std::string(1 << 20, '[')).has_value());
+  BOOST_TEST(!InspectRequestBody(std::string(1 << 20, '{')).has_value());
   BOOST_TEST(!InspectRequestBody(std::string("{\"model\":\"m\"}\0", 14)).has_value());
 }
 
