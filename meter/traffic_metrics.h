@@ -78,7 +78,9 @@ class TrafficMetrics : public prometheus::Collectable {
     std::vector<std::pair<std::string, Histogram>> duration;              // by endpoint: sorted
     std::optional<Histogram> ttft;
     std::optional<Histogram> tpot;
-    std::array<std::optional<int64_t>, 5> tokens;  // in pricing::CountsByType's order
+    // In pricing::CountsByType's order, one per type.
+    std::array<std::optional<int64_t>, std::tuple_size_v<decltype(pricing::CountsByType({}))>>
+        tokens;
     std::optional<int64_t> cost_nano_usd;
     std::optional<int64_t> unpriced;
     std::map<std::string, int64_t, std::less<>> usage_missing;  // by reason
