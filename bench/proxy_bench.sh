@@ -62,14 +62,7 @@ if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt $((2 * streams + 100)
   exit 1
 fi
 
-run="$(mktemp -d)"
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  if [ "${KEEP_RUN:-0}" = 1 ]; then echo "logs kept in $run" >&2; else rm -rf "$run"; fi
-}
-trap cleanup EXIT
+bench_start logs
 trap 'exit 130' INT TERM
 
 ticks="$(getconf CLK_TCK)"

@@ -1,5 +1,20 @@
 # Shared by bench/proxy_bench.sh and bench/proxy_instructions.sh (sourced).
 
+# bench_start WHAT: a temporary folder $run (WHAT it keeps, for KEEP_RUN=1's
+# message) and the processes in $pids, killed, with the folder removed unless
+# KEEP_RUN=1, when the script exits.
+bench_start() {
+  run="$(mktemp -d)"
+  pids=()
+  bench_kept="$1"
+  trap bench_cleanup EXIT
+}
+bench_cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  if [ "${KEEP_RUN:-0}" = 1 ]; then echo "$bench_kept kept in $run" >&2; else rm -rf "$run"; fi
+}
+
 # The request both send: a non-streaming chat completion of 8 tokens.
 bench_body='{"model":"fake-gpt","messages":[{"role":"user","content":"ping"}],"max_tokens":8}'
 

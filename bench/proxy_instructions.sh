@@ -24,14 +24,7 @@ for tool in valgrind callgrind_control callgrind_annotate wrk curl; do
   command -v "$tool" >/dev/null || { echo "proxy_instructions: $tool not found (apt-get install valgrind wrk curl)" >&2; exit 1; }
 done
 
-run="$(mktemp -d)"
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  if [ "${KEEP_RUN:-0}" = 1 ]; then echo "profile kept in $run" >&2; else rm -rf "$run"; fi
-}
-trap cleanup EXIT
+bench_start profile
 
 "$vendor" --listen 127.0.0.1:0 --port-file "$run/vendor.port" --keep-alive --threads 64 \
   --reply-tokens 8 >/dev/null 2>&1 &

@@ -107,9 +107,7 @@ void TrafficMetrics::Record(const TrafficSample& s) {
     to = pricing::SatAdd(to.value_or(0), std::max<int64_t>(0, delta));
   };
   if (s.usage_missing_reason) {
-    ++CountOf(series.usage_missing, *s.usage_missing_reason);
-    add(series.cost_estimated_nano_usd, s.estimated_cost_nano_usd);
-    return;
+    return BookUsageMissing(series, *s.usage_missing_reason, s.estimated_cost_nano_usd);
   }
   if (!s.usage_present) return;  // an error reply: nothing was billed
   const auto counts = pricing::CountsByType(s.usage);
@@ -127,7 +125,11 @@ void TrafficMetrics::RecordUsageMissing(const std::string& vendor, const std::st
                                         int64_t estimated_nano_usd) {
   std::lock_guard lock(mutex_);
   if (!Known(vendor)) return;
-  Series& series = SeriesOf(vendor, model, source);
+  BookUsageMissing(SeriesOf(vendor, model, source), reason, estimated_nano_usd);
+}
+
+void TrafficMetrics::BookUsageMissing(Series& series, std::string_view reason,
+                                      int64_t estimated_nano_usd) {
   ++CountOf(series.usage_missing, reason);
   series.cost_estimated_nano_usd = pricing::SatAdd(series.cost_estimated_nano_usd.value_or(0),
                                                    std::max<int64_t>(0, estimated_nano_usd));

@@ -89,6 +89,8 @@ class TrafficMetrics : public prometheus::Collectable {
   using Vms = std::tuple<std::string, std::string, std::string>;  // vendor, model, source
   Series& SeriesOf(std::string_view vendor, std::string_view model, std::string_view source);
   bool Known(std::string_view vendor) const;
+  // A reply without usage: its reason counted, its estimate added apart.
+  static void BookUsageMissing(Series& series, std::string_view reason, int64_t estimated_nano_usd);
 
   mutable std::mutex mutex_;
   // std::less<>: looked up by string_views, so a request's lookup copies no string.

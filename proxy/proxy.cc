@@ -42,7 +42,7 @@ void LogUpstreamClients(const Routing& routing) {
   for (const config::ProxyRoute& route : routing.config().proxy.routes) {
     const config::VendorConfig& vendor = routing.VendorOf(route);
     if (!seen.insert(vendor.name).second) continue;
-    const bool plain = PlainTargetOf(vendor.base_url + "/", vendor.transport).has_value();
+    const bool plain = routing.PlainBase(vendor) != nullptr;
     LOG_INFO("Proxy upstream client", {"vendor", vendor.name},
              {"client", plain ? "http1" : "libcurl"});
   }
